@@ -1,0 +1,33 @@
+# Two commands do everything on a fresh machine:
+#   make demo   -- create/update .venv, install skfer, run the main job
+#   make test   -- create/update .venv, install skfer[dev], lint and run the tests
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.skfer-installed
+
+.PHONY: venv demo test lint bench docs clean
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(PY) -m skfer demo
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) benchmarks/run.py --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""Packaging for skfer: scikit-learn-compatible facial expression recognition."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "skfer" / "__init__.py").read_text(), re.M
+).group(1)
+
+setup(
+    name="skfer",
+    version=VERSION,
+    description=(
+        "scikit-learn-compatible facial expression recognition (FER2013) "
+        "with Keras CNN/DNN classifiers and inspection displays"
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    python_requires=">=3.10",
+    packages=find_packages(include=["skfer", "skfer.*"]),
+    # Lower bounds are the versions the test-suite ran against (see README);
+    # no upper bounds: none of these is known to break skfer yet.
+    install_requires=[
+        "numpy>=1.26",
+        "scikit-learn>=1.6",
+        "tensorflow>=2.16",  # the first TensorFlow whose Keras is Keras 3
+        "keras>=3.3",
+        "scikeras>=0.13",
+        "imbalanced-learn>=0.13",  # the sampler protocol of the flip step
+        "matplotlib>=3.8",
+        "joblib>=1.3",
+        "pillow>=10.0",  # image-folder loader
+    ],
+    extras_require={
+        "dev": [
+            "pytest>=8",
+            "pytest-xdist>=3.5",
+            "hypothesis>=6.100",
+            "ruff>=0.6",
+        ],
+        "docs": [
+            "sphinx>=7",
+            "numpydoc>=1.7",
+            "sphinx-gallery>=0.16",
+        ],
+    },
+    entry_points={"console_scripts": ["skfer=skfer.__main__:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+        "License :: OSI Approved :: BSD License",
+    ],
+)
