@@ -1,0 +1,219 @@
+"""The study's networks as pure Keras builders.
+
+Both builders take raw grey levels as a flat ``(2304,)`` vector (FER2013's
+``pixels`` column) and do their own preprocessing as their first layers
+(``Rescaling`` to [0, 1], then ``Reshape`` to 48x48x1 for the CNN), so a saved
+model carries its preprocessing with it. The last ``Dense`` layer, named
+``"logits"``, is followed by a separate ``"probabilities"`` softmax layer:
+the function is the study's ``Dense(7, activation="softmax")``, with the same
+parameter count, but gradients can be taken on the logits without surgery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ._tf import keras
+
+__all__ = ["CNN_CONV_FILTERS", "DNN_UNITS", "build_cnn", "build_dnn"]
+
+#: Filters of the study's six convolutions, 64 growing to 128.
+CNN_CONV_FILTERS: tuple[int, ...] = (64, 64, 64, 96, 128, 128)
+#: Widths of the study's CNN dense head.
+CNN_DENSE_UNITS: tuple[int, ...] = (900, 900)
+#: Widths of the study's DNN hidden layers.
+DNN_UNITS: tuple[int, ...] = (1024, 1024, 768, 768, 512, 512)
+
+_layers = keras.layers
+
+
+def _seed_stream(seed: int | None) -> Callable[[], int | None]:
+    """Distinct per-layer seeds drawn from one ``seed`` (None: unseeded)."""
+    rng = None if seed is None else np.random.RandomState(seed)
+    return lambda: None if rng is None else int(rng.randint(2**31 - 1))
+
+
+def _init(seeds: Callable[[], int | None]) -> keras.initializers.Initializer:
+    return keras.initializers.GlorotUniform(seed=seeds())
+
+
+def _check_rate(name: str, value: float) -> None:
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"{name} must be in [0, 1). Got {value!r} instead.")
+
+
+def _check_units(name: str, units: Sequence[int], length: int | None = None) -> None:
+    units = tuple(units)
+    if length is not None and len(units) != length:
+        raise ValueError(
+            f"{name} must hold exactly {length} integers. Got {len(units)}: {units!r}."
+        )
+    if any(not isinstance(u, int) or isinstance(u, bool) or u < 1 for u in units):
+        raise ValueError(f"{name} must hold positive integers. Got {units!r} instead.")
+
+
+def _head(
+    x: keras.KerasTensor,
+    n_classes: int,
+    units: Sequence[int],
+    dropout: float,
+    activation: str,
+    seeds: Callable[[], int | None],
+) -> keras.KerasTensor:
+    for i, width in enumerate(units, start=1):
+        x = _layers.Dense(width, kernel_initializer=_init(seeds), name=f"dense{i}")(x)
+        x = _layers.Activation(activation, name=f"dense{i}_act")(x)
+        x = _layers.Dropout(dropout, seed=seeds(), name=f"dense{i}_dropout")(x)
+    x = _layers.Dense(n_classes, kernel_initializer=_init(seeds), name="logits")(x)
+    return _layers.Activation("softmax", name="probabilities", dtype="float32")(x)
+
+
+def build_cnn(
+    n_classes: int = 7,
+    *,
+    conv_filters: Sequence[int] = CNN_CONV_FILTERS,
+    dense_units: Sequence[int] = CNN_DENSE_UNITS,
+    conv_dropout: float = 0.25,
+    dense_dropout: float = 0.5,
+    activation: str = "relu",
+    rescale: float = 1.0 / 255.0,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build the study's convolutional network (uncompiled).
+
+    Layer by layer (default arguments; output shapes for one 48x48 face):
+    Conv2D 64 5x5 valid (44x44) → ZeroPadding 2 → MaxPooling 5x5/2 (22x22)
+    → ZeroPadding 1 → Conv2D 64 3x3 → ZeroPadding 1 → Conv2D 64 3x3 (22x22)
+    → AveragePooling 3x3/2 (10x10) → ZeroPadding 1 → Dropout → Conv2D 96 3x3
+    → ZeroPadding 1 → Conv2D 128 3x3 → ZeroPadding 1 → Dropout → Conv2D 128 3x3
+    → ZeroPadding 1 → AveragePooling 3x3/2 (5x5x128) → Dropout → Flatten (3,200)
+    → Dense 900 → Dense 900 → Dense ``n_classes`` → softmax: 4,087,323
+    parameters for 7 classes.
+
+    Parameters
+    ----------
+    n_classes : int, default=7
+        Number of output classes.
+    conv_filters : sequence of 6 int, default=(64, 64, 64, 96, 128, 128)
+        Filters of the six convolutions, in order.
+    dense_units : sequence of int, default=(900, 900)
+        Widths of the hidden dense layers; each is followed by its activation
+        and dropout.
+    conv_dropout : float, default=0.25
+        Dropout rate of the three dropout layers between convolutions.
+    dense_dropout : float, default=0.5
+        Dropout rate after each hidden dense layer.
+    activation : str, default="relu"
+        Activation of every convolution and hidden dense layer (any Keras
+        activation name).
+    rescale : float, default=1/255
+        Factor applied to the raw grey levels by the first layer.
+    seed : int or None, default=None
+        Seeds every weight initialiser and dropout layer (each its own seed
+        drawn from this one), so the same seed builds the same network.
+
+    Returns
+    -------
+    model : keras.Model
+        Input ``"pixels"`` of shape ``(None, 2304)``; output
+        ``"probabilities"`` of shape ``(None, n_classes)``.
+
+    Examples
+    --------
+    >>> from skfer.architectures import build_cnn
+    >>> build_cnn().count_params()
+    4087323
+    """
+    _check_units("conv_filters", conv_filters, length=6)
+    _check_units("dense_units", dense_units)
+    _check_rate("conv_dropout", conv_dropout)
+    _check_rate("dense_dropout", dense_dropout)
+    f1, f2, f3, f4, f5, f6 = conv_filters
+
+    seeds = _seed_stream(seed)
+
+    def conv(x, filters, size, name):
+        x = _layers.Conv2D(filters, size, kernel_initializer=_init(seeds), name=name)(x)
+        return _layers.Activation(activation, name=f"{name}_act")(x)
+
+    inputs = keras.Input(shape=(48 * 48,), name="pixels")
+    x = _layers.Rescaling(rescale, name="rescale")(inputs)
+    x = _layers.Reshape((48, 48, 1), name="to_image")(x)
+    x = conv(x, f1, 5, "conv1")
+    x = _layers.ZeroPadding2D(2, name="pad1")(x)
+    x = _layers.MaxPooling2D(5, strides=2, name="maxpool1")(x)
+    x = _layers.ZeroPadding2D(1, name="pad2")(x)
+    x = conv(x, f2, 3, "conv2")
+    x = _layers.ZeroPadding2D(1, name="pad3")(x)
+    x = conv(x, f3, 3, "conv3")
+    x = _layers.AveragePooling2D(3, strides=2, name="avgpool1")(x)
+    x = _layers.ZeroPadding2D(1, name="pad4")(x)
+    x = _layers.Dropout(conv_dropout, seed=seeds(), name="dropout1")(x)
+    x = conv(x, f4, 3, "conv4")
+    x = _layers.ZeroPadding2D(1, name="pad5")(x)
+    x = conv(x, f5, 3, "conv5")
+    x = _layers.ZeroPadding2D(1, name="pad6")(x)
+    x = _layers.Dropout(conv_dropout, seed=seeds(), name="dropout2")(x)
+    x = conv(x, f6, 3, "conv6")
+    x = _layers.ZeroPadding2D(1, name="pad7")(x)
+    x = _layers.AveragePooling2D(3, strides=2, name="avgpool2")(x)
+    x = _layers.Dropout(conv_dropout, seed=seeds(), name="dropout3")(x)
+    x = _layers.Flatten(name="flatten")(x)
+    outputs = _head(x, n_classes, dense_units, dense_dropout, activation, seeds)
+    return keras.Model(inputs, outputs, name="fer_cnn")
+
+
+def build_dnn(
+    n_classes: int = 7,
+    *,
+    n_features: int = 48 * 48,
+    hidden_units: Sequence[int] = DNN_UNITS,
+    dropout: float = 0.5,
+    activation: str = "relu",
+    rescale: float = 1.0 / 255.0,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build the study's fully connected network (uncompiled).
+
+    Dense 1024 → 1024 → 768 → 768 → 512 → 512 → ``n_classes``, each hidden
+    layer followed by its activation and dropout: 5,447,687 parameters for
+    2,304 inputs and 7 classes.
+
+    Parameters
+    ----------
+    n_classes : int, default=7
+        Number of output classes.
+    n_features : int, default=2304
+        Length of the flat input vector.
+    hidden_units : sequence of int, default=(1024, 1024, 768, 768, 512, 512)
+        Widths of the hidden layers.
+    dropout : float, default=0.5
+        Dropout rate after each hidden layer.
+    activation : str, default="relu"
+        Activation of the hidden layers.
+    rescale : float, default=1/255
+        Factor applied to the raw grey levels by the first layer.
+    seed : int or None, default=None
+        Seeds every weight initialiser and dropout layer (each its own seed
+        drawn from this one), so the same seed builds the same network.
+
+    Returns
+    -------
+    model : keras.Model
+        Input ``"pixels"`` of shape ``(None, n_features)``; output
+        ``"probabilities"`` of shape ``(None, n_classes)``.
+
+    Examples
+    --------
+    >>> from skfer.architectures import build_dnn
+    >>> build_dnn().count_params()
+    5447687
+    """
+    _check_units("hidden_units", hidden_units)
+    _check_rate("dropout", dropout)
+    inputs = keras.Input(shape=(int(n_features),), name="pixels")
+    x = _layers.Rescaling(rescale, name="rescale")(inputs)
+    outputs = _head(x, n_classes, hidden_units, dropout, activation, _seed_stream(seed))
+    return keras.Model(inputs, outputs, name="fer_dnn")

@@ -1,0 +1,292 @@
+"""The study's CNN and DNN as scikit-learn classifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._base import FERClassifierBase
+from .architectures import CNN_CONV_FILTERS, CNN_DENSE_UNITS, DNN_UNITS
+from .architectures import build_cnn as _build_cnn
+from .architectures import build_dnn as _build_dnn
+
+__all__ = ["FERCNNClassifier", "FERDNNClassifier"]
+
+_COMMON_PARAMS = """
+    optimizer : str, keras.optimizers.Optimizer class or instance, default="adam"
+        The optimiser; a fresh one is made for every fit. Its other
+        arguments can be routed, e.g. ``optimizer__beta_1=0.8``.
+    learning_rate : float, default=1e-3
+        Learning rate of the optimiser.
+    batch_size : int, default=128
+        Faces per gradient step.
+    epochs : int, default={epochs}
+        Maximum number of passes over the training faces.
+    patience : int or None, default=5
+        Early stopping: stop after this many epochs without improvement of
+        the validation loss, and restore the best weights. ``None`` trains
+        for ``epochs`` epochs.
+    validation_fraction : float, default=0.1
+        Fraction of the training faces held out for early stopping (0: none).
+        The split is stratified by class and made by mirror group (see
+        :func:`~skfer.augmentation.mirror_groups`) before any in-estimator
+        augmentation, so no validation face is a training face's mirror.
+        Ignored when ``fit`` gets ``validation_data=(X_val, y_val)``.
+    random_flip : bool, default=False
+        Mirror each training face at random (p=0.5), afresh every epoch,
+        inside the input pipeline (never the validation faces).
+    tta : bool, default=False
+        Test-time augmentation: ``predict_proba`` averages the probabilities
+        of each face and its mirror.
+    rescale : float, default=1/255
+        Scale applied to X by the network's first layer. The default expects
+        raw grey levels 0..255 (uint8 or float); use 1.0 for X in [0, 1].
+    class_weight : "balanced", dict or None, default=None
+        Weights per class, multiplied into ``sample_weight``. ``"balanced"``
+        weights classes inversely to their frequency (FER2013's Disgust is
+        1.5% of the faces).
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything random in a fit: weight initialisation, dropout,
+        shuffling, random flips and the validation split. The same int gives
+        the same predictions on CPU.
+    verbose : int, default=0
+        Keras progress output during fit (0 silent, 1 progress bar, 2 a line
+        per epoch).
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Extra Keras callbacks for fit. Callbacks that cannot be pickled are
+        left out (with a warning) when the estimator is saved.
+    warm_start : bool, default=False
+        If True, ``fit`` continues training the existing network.
+    **kwargs : dict
+        Routed parameters for power users, e.g. ``optimizer__beta_1``."""
+
+_COMMON_ATTRS = """
+    Attributes
+    ----------
+    model_ : keras.Model
+        The trained network (input ``"pixels"``, last layers ``"logits"`` and
+        ``"probabilities"``). Save it natively with ``model_.save("x.keras")``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during fit.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of features seen during fit.
+    history_ : dict of str to list of float
+        Per-epoch ``"loss"``, ``"accuracy"`` and, with a validation set,
+        ``"val_loss"``, ``"val_accuracy"``.
+    n_iter_ : int
+        Number of epochs run.
+    validation_indices_ : ndarray of int or None
+        Rows of the ``X`` given to ``fit`` held out for early stopping."""
+
+
+def _common_init(self, **params: Any) -> None:
+    for name, value in params.items():
+        setattr(self, name, value)
+
+
+class FERCNNClassifier(FERClassifierBase):
+    __doc__ = (
+        """The study's convolutional network as a scikit-learn classifier.
+
+    By default exactly the study's CNN (4,087,323 parameters): six
+    convolutions with filters growing 64 → 128, zero padding, max and average
+    pooling, dropout and a dense 900-900-7 head; see
+    :func:`~skfer.architectures.build_cnn`. It takes FER2013's raw pixels,
+    ``(n_samples, 2304)`` uint8 from :func:`~skfer.datasets.load_fer2013`,
+    or images ``(n_samples, 48, 48[, 1])``, and does its own scaling.
+
+    Parameters
+    ----------
+    conv_filters : tuple of 6 int, default=(64, 64, 64, 96, 128, 128)
+        Filters of the six convolutions.
+    dense_units : tuple of int, default=(900, 900)
+        Widths of the hidden dense layers.
+    conv_dropout : float, default=0.25
+        Dropout rate between convolutions.
+    dense_dropout : float, default=0.5
+        Dropout rate after each hidden dense layer.
+    activation : str, default="relu"
+        Activation of the convolutions and hidden dense layers."""
+        + _COMMON_PARAMS.format(epochs=30)
+        + "\n"
+        + _COMMON_ATTRS
+        + """
+
+    See Also
+    --------
+    FERDNNClassifier : The study's fully connected network.
+    skfer.MirrorSampler : Mirror augmentation as a pipeline step.
+
+    Examples
+    --------
+    >>> from skfer import FERCNNClassifier
+    >>> from skfer.datasets import make_expressions
+    >>> X, y = make_expressions(140, random_state=0)
+    >>> clf = FERCNNClassifier(conv_filters=(8, 8, 8, 8, 8, 8), dense_units=(16,),
+    ...                        epochs=1, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 7)
+    """
+    )
+
+    def __init__(
+        self,
+        *,
+        conv_filters: Sequence[int] = CNN_CONV_FILTERS,
+        dense_units: Sequence[int] = CNN_DENSE_UNITS,
+        conv_dropout: float = 0.25,
+        dense_dropout: float = 0.5,
+        activation: str = "relu",
+        optimizer="adam",
+        learning_rate: float = 1e-3,
+        batch_size: int = 128,
+        epochs: int = 30,
+        patience: int | None = 5,
+        validation_fraction: float = 0.1,
+        random_flip: bool = False,
+        tta: bool = False,
+        rescale: float = 1.0 / 255.0,
+        class_weight=None,
+        random_state=None,
+        verbose: int = 0,
+        callbacks=None,
+        warm_start: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        _common_init(
+            self,
+            conv_filters=conv_filters,
+            dense_units=dense_units,
+            conv_dropout=conv_dropout,
+            dense_dropout=dense_dropout,
+            activation=activation,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            epochs=epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            random_flip=random_flip,
+            tta=tta,
+            rescale=rescale,
+            class_weight=class_weight,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            **kwargs,
+        )
+        if kwargs:
+            self._user_params = set(kwargs)
+
+    def _build_network(self, meta: dict, seed: int | None):
+        return _build_cnn(
+            meta["n_classes_"],
+            conv_filters=tuple(self.conv_filters),
+            dense_units=tuple(self.dense_units),
+            conv_dropout=self.conv_dropout,
+            dense_dropout=self.dense_dropout,
+            activation=self.activation,
+            rescale=self.rescale,
+            seed=seed,
+        )
+
+
+class FERDNNClassifier(FERClassifierBase):
+    __doc__ = (
+        """The study's fully connected network as a scikit-learn classifier.
+
+    By default exactly the study's DNN (5,447,687 parameters): dense
+    1024-1024-768-768-512-512-7, each hidden layer followed by its activation
+    and dropout; see :func:`~skfer.architectures.build_dnn`. It takes
+    FER2013's raw pixels ``(n_samples, 2304)`` (or images) and does its own
+    scaling; unlike the CNN it also accepts any other number of features.
+
+    Parameters
+    ----------
+    hidden_units : tuple of int, default=(1024, 1024, 768, 768, 512, 512)
+        Widths of the hidden layers.
+    dropout : float, default=0.5
+        Dropout rate after each hidden layer.
+    activation : str, default="relu"
+        Activation of the hidden layers."""
+        + _COMMON_PARAMS.format(epochs=30)
+        + "\n"
+        + _COMMON_ATTRS
+        + """
+
+    See Also
+    --------
+    FERCNNClassifier : The study's convolutional network.
+
+    Examples
+    --------
+    >>> from skfer import FERDNNClassifier
+    >>> from skfer.datasets import make_expressions
+    >>> X, y = make_expressions(140, random_state=0)
+    >>> clf = FERDNNClassifier(hidden_units=(32,), epochs=1, random_state=0)
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
+    """
+    )
+
+    _needs_faces = False
+
+    def __init__(
+        self,
+        *,
+        hidden_units: Sequence[int] = DNN_UNITS,
+        dropout: float = 0.5,
+        activation: str = "relu",
+        optimizer="adam",
+        learning_rate: float = 1e-3,
+        batch_size: int = 128,
+        epochs: int = 30,
+        patience: int | None = 5,
+        validation_fraction: float = 0.1,
+        random_flip: bool = False,
+        tta: bool = False,
+        rescale: float = 1.0 / 255.0,
+        class_weight=None,
+        random_state=None,
+        verbose: int = 0,
+        callbacks=None,
+        warm_start: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        _common_init(
+            self,
+            hidden_units=hidden_units,
+            dropout=dropout,
+            activation=activation,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            epochs=epochs,
+            patience=patience,
+            validation_fraction=validation_fraction,
+            random_flip=random_flip,
+            tta=tta,
+            rescale=rescale,
+            class_weight=class_weight,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            **kwargs,
+        )
+        if kwargs:
+            self._user_params = set(kwargs)
+
+    def _build_network(self, meta: dict, seed: int | None):
+        return _build_dnn(
+            meta["n_classes_"],
+            n_features=meta["n_features_in_"],
+            hidden_units=tuple(self.hidden_units),
+            dropout=self.dropout,
+            activation=self.activation,
+            rescale=self.rescale,
+            seed=seed,
+        )
