@@ -22,18 +22,19 @@ setup(
     license="BSD-3-Clause",
     python_requires=">=3.10",
     packages=find_packages(include=["skfer", "skfer.*"]),
-    # Lower bounds are the versions the test-suite ran against (see README);
-    # no upper bounds: none of these is known to break skfer yet.
+    # Lower bounds are the versions the test-suite ran against (README,
+    # "Tested versions"); older ones may work but are untested. No upper
+    # bounds: none of these is known to break skfer yet.
     install_requires=[
-        "numpy>=1.26",
-        "scikit-learn>=1.6",
-        "tensorflow>=2.16",  # the first TensorFlow whose Keras is Keras 3
-        "keras>=3.3",
+        "numpy>=2.4",
+        "scikit-learn>=1.9",  # __sklearn_tags__, ensure_all_finite
+        "tensorflow>=2.21",  # Keras 3 as keras
+        "keras>=3.15",
         "scikeras>=0.13",
-        "imbalanced-learn>=0.13",  # the sampler protocol of the flip step
-        "matplotlib>=3.8",
-        "joblib>=1.3",
-        "pillow>=10.0",  # image-folder loader
+        "imbalanced-learn>=0.14",  # the sampler protocol of the mirror step
+        "matplotlib>=3.11",
+        "joblib>=1.6",
+        "pillow>=13.0",  # image-folder loader
     ],
     extras_require={
         "dev": [

@@ -18,7 +18,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+)
 
 from ._compat import classifier_tags
 from ._tf import BaseWrapper, KerasClassifier, keras, tf
@@ -235,7 +239,7 @@ class FERClassifierBase(KerasClassifier):
         if y is not None:
             y = np.asarray(y)
             if y.ndim == 2 and y.shape[1] == 1:
-                y = y.ravel()
+                y = column_or_1d(y, warn=True)
             if y.ndim != 1:
                 raise ValueError(
                     f"y must be 1-D class labels. Got an array of shape {y.shape}."
@@ -263,7 +267,7 @@ class FERClassifierBase(KerasClassifier):
                 if len(classes) < 2:
                     raise ValueError(
                         f"{name} needs at least 2 classes in y to learn; got only "
-                        f"class {classes[0]!r}."
+                        f"one class: {classes[0]!r}."
                     )
             _, y = super()._validate_data(X=None, y=y, reset=reset)
         if X is not None and reset:
@@ -424,7 +428,12 @@ class FERClassifierBase(KerasClassifier):
         callbacks = list(self._fit_callbacks)
         if X_val is not None:
             val_ds = _make_dataset(
-                X_val, y_val, None, batch_size=batch_size, shuffle=False, flip=False,
+                X_val,
+                y_val,
+                None,
+                batch_size=batch_size,
+                shuffle=False,
+                flip=False,
                 seed=None,
             )
             if self.patience is not None:
@@ -468,7 +477,9 @@ class FERClassifierBase(KerasClassifier):
         if self.tta:
             if X.shape[1] != N_PIXELS:
                 raise ValueError("tta=True needs 48x48 faces (2304 features).")
-            mirrored = self.model_.predict(flip_horizontal(X), batch_size=batch, verbose=0)
+            mirrored = self.model_.predict(
+                flip_horizontal(X), batch_size=batch, verbose=0
+            )
             proba = (proba + mirrored) / 2.0
         return proba
 
@@ -497,7 +508,7 @@ def _picklable_callbacks(callbacks):
     for cb in items:
         try:
             pickle.dumps(cb)
-        except Exception as exc:  # noqa: BLE001 - any pickling failure counts
+        except Exception as exc:
             warnings.warn(
                 f"Callback {cb!r} cannot be pickled ({type(exc).__name__}: {exc}); "
                 "it is left out of the saved estimator.",

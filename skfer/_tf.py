@@ -1,12 +1,13 @@
 """The one place that imports TensorFlow, Keras and scikeras.
 
-Imported only by modules that need Keras (never by ``import skfer``). Unless
-the user already chose a level in ``TF_CPP_MIN_LOG_LEVEL``, it silences
-TensorFlow's C++ log noise: the level defaults to 3, and the few lines that
-TensorFlow's C++ runtime writes before its logger is configured (oneDNN and
-CUDA-probe notices, printed whatever the level) are discarded by pointing
-file descriptor 2 at ``/dev/null`` for the duration of the import only.
-Set ``TF_CPP_MIN_LOG_LEVEL=0`` to see everything again.
+Imported only by modules that need Keras (never by ``import skfer``), it
+silences TensorFlow's log noise: ``TF_CPP_MIN_LOG_LEVEL`` defaults to 3 (a
+level the user set is kept), and while that level is 2 or more, the few lines
+that TensorFlow's C++ runtime writes before its logger is configured (oneDNN
+and CUDA-probe notices, printed whatever the level) are discarded by pointing
+file descriptor 2 at ``/dev/null`` for the duration of the import only, and
+TensorFlow's Python logger is set to ERROR. Set ``TF_CPP_MIN_LOG_LEVEL=0``
+to see everything again.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import os
 import sys
 from collections.abc import Iterator
 
-_USER_CHOSE_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+try:
+    _QUIET = int(os.environ["TF_CPP_MIN_LOG_LEVEL"]) >= 2
+except ValueError:
+    _QUIET = True
 
 
 @contextlib.contextmanager
@@ -41,14 +45,14 @@ def _quiet_fd2(enabled: bool) -> Iterator[None]:
         os.close(devnull)
 
 
-with _quiet_fd2(not _USER_CHOSE_LEVEL and "tensorflow" not in sys.modules):
+with _quiet_fd2(_QUIET and "tensorflow" not in sys.modules):
     import keras
     import tensorflow as tf
     from scikeras.wrappers import BaseWrapper, KerasClassifier
 
     # The CUDA probe runs when the first device is listed; do it here too.
     tf.config.list_logical_devices()
-    if not _USER_CHOSE_LEVEL:
+    if _QUIET:
         # retracing notices and the like from TensorFlow's Python logger
         tf.get_logger().setLevel("ERROR")
 

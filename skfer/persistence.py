@@ -117,7 +117,7 @@ def load_model(path: str | os.PathLike) -> BaseEstimator:
         raise FileNotFoundError(f"Model file {str(path)!r} does not exist.")
     try:
         obj = joblib.load(path)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not a model"
+    except Exception as exc:
         raise ValueError(
             f"{str(path)!r} is not a skfer model file (joblib could not read it: "
             f"{type(exc).__name__}: {exc})."

@@ -3,7 +3,6 @@
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -85,6 +84,18 @@ def tiny_dnn():
 SHARED_FER2013 = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fer2013"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _skfer_data_home(tmp_path_factory):
+    """Point ``SKFER_DATA`` (downloads, parsed-data cache) at a session folder.
+
+    Tests never write to the real ``~/skfer_data``; loads of the same file in
+    one session share the cache.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SKFER_DATA", str(tmp_path_factory.mktemp("skfer_data")))
+        yield
 
 
 @pytest.fixture(scope="session")

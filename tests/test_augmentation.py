@@ -95,8 +95,12 @@ def test_no_leakage_into_cross_validation_folds(expressions):
     X, y = X[:140], y[:140]
     pipe = make_pipeline(MirrorSampler(), _Recorder(strategy="prior"))
     cv = StratifiedKFold(4, shuffle=True, random_state=0)
-    result = cross_validate(pipe, X, y, cv=cv, return_estimator=True, return_indices=True)
-    for est, test_idx in zip(result["estimator"], result["indices"]["test"]):
+    result = cross_validate(
+        pipe, X, y, cv=cv, return_estimator=True, return_indices=True
+    )
+    for est, test_idx in zip(
+        result["estimator"], result["indices"]["test"], strict=True
+    ):
         seen_in_fit = _rows(est[-1].fit_X_)
         assert len(est[-1].fit_X_) == 2 * (len(X) - len(test_idx))  # train doubled
         test_faces = X[test_idx]

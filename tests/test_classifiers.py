@@ -16,7 +16,9 @@ def test_tags_make_them_classifiers(tiny_cnn, tiny_dnn):
     for clf in (tiny_cnn(), tiny_dnn()):
         assert is_classifier(clf)
         y = np.repeat([0, 1, 2], 10)
-        assert isinstance(check_cv(3, y, classifier=is_classifier(clf)), StratifiedKFold)
+        assert isinstance(
+            check_cv(3, y, classifier=is_classifier(clf)), StratifiedKFold
+        )
 
 
 def test_get_params_clone_round_trip():
@@ -206,7 +208,8 @@ def test_keras_native_save(expressions, tiny_cnn, tmp_path):
     clf.model_.save(tmp_path / "net.keras")
     net = keras.models.load_model(tmp_path / "net.keras")
     np.testing.assert_allclose(
-        net.predict(X[:4].astype(np.float32), verbose=0), clf.predict_proba(X[:4]),
+        net.predict(X[:4].astype(np.float32), verbose=0),
+        clf.predict_proba(X[:4]),
         atol=1e-6,
     )
 
@@ -216,7 +219,7 @@ def test_dnn_accepts_any_width_cnn_needs_faces():
     X, y = rng.rand(40, 10) * 255, np.repeat([0, 1], 20)
     dnn = FERDNNClassifier(hidden_units=(8,), epochs=1, random_state=0).fit(X, y)
     assert dnn.predict(X).shape == (40,)
-    with pytest.raises(ValueError, match="n_features must be 2304. Got 10 instead"):
+    with pytest.raises(ValueError, match=r"n_features must be 2304. Got 10 instead"):
         FERCNNClassifier(epochs=1).fit(X, y)
 
 
@@ -224,7 +227,12 @@ def test_dnn_accepts_any_width_cnn_needs_faces():
     "make_X, make_y, error, match",
     [
         (lambda X: X[:, :2300], None, ValueError, "n_features must be 2304. Got 2300"),
-        (lambda X: X.reshape(-1, 2, 1152), None, ValueError, r"Got shape \(\d+, 2, 1152"),
+        (
+            lambda X: X.reshape(-1, 2, 1152),
+            None,
+            ValueError,
+            r"Got shape \(\d+, 2, 1152",
+        ),
         (lambda X: np.where(np.arange(2304) == 5, np.nan, X), None, ValueError, "NaN"),
         (None, lambda y: np.zeros_like(y), ValueError, "at least 2 classes"),
         (None, lambda y: y[:-1], ValueError, "inconsistent numbers of samples"),
@@ -262,7 +270,9 @@ def test_predict_rejects_bad_input(expressions, tiny_cnn):
         ({"random_state": "0"}, "random_state must be None, an int"),
     ],
 )
-def test_bad_hyper_parameters_fail_in_fit_not_init(expressions, tiny_cnn, params, match):
+def test_bad_hyper_parameters_fail_in_fit_not_init(
+    expressions, tiny_cnn, params, match
+):
     X, y = expressions
     clf = tiny_cnn(**params)  # constructing never validates
     with pytest.raises(ValueError, match=match):

@@ -60,7 +60,9 @@ def test_save_and_load_model(expressions, tiny_cnn, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["cnn.joblib"]  # no temp files
 
 
-def test_interrupted_save_keeps_the_old_file(expressions, tiny_cnn, tmp_path, monkeypatch):
+def test_interrupted_save_keeps_the_old_file(
+    expressions, tiny_cnn, tmp_path, monkeypatch
+):
     X, y = expressions
     clf = tiny_cnn().fit(X, y)
     path = save_model(clf, tmp_path / "cnn.joblib")
@@ -104,7 +106,7 @@ def test_unpicklable_callback_does_not_break_saving(expressions, tiny_cnn, tmp_p
 def test_load_rejects_what_is_not_a_fitted_skfer_model(tmp_path, tiny_cnn):
     text = tmp_path / "notes.txt"
     text.write_text("not a model")
-    with pytest.raises(ValueError, match="notes.txt' is not a skfer model file"):
+    with pytest.raises(ValueError, match=r"notes\.txt' is not a skfer model file"):
         load_model(text)
     other = tmp_path / "lr.joblib"
     joblib.dump(LogisticRegression(), other)
