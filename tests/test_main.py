@@ -26,7 +26,10 @@ def test_bad_arguments_exit_non_zero_with_one_line():
 
 
 def test_import_skfer_does_not_import_tensorflow():
-    code = "import sys, skfer; print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)"
+    code = (
+        "import sys, skfer; "
+        "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
