@@ -42,7 +42,10 @@ setup(
             "pytest-xdist>=3.5",
             "hypothesis>=6.100",
             "ruff>=0.6",
+            "tf2onnx>=1.17",
+            "onnxruntime>=1.32",
         ],
+        "export": ["tf2onnx>=1.17", "onnxruntime>=1.32"],
         "docs": [
             "sphinx>=7",
             "numpydoc>=1.7",

@@ -156,7 +156,7 @@ class TFLiteModel(_Runner):
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # deprecation notice
-                Interpreter = tf.lite.Interpreter  # noqa: N806
+                Interpreter = tf.lite.Interpreter
         self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         self._in = self._interpreter.get_input_details()[0]["index"]
         out = self._interpreter.get_output_details()[0]

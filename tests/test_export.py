@@ -68,7 +68,8 @@ def test_onnx_runs_without_tensorflow(fer_cnn, fer_faces, tmp_path):
         "import sys, numpy as np\n"
         "sys.modules['tensorflow'] = None  # any TensorFlow import now fails\n"
         "from skfer.deploy import ONNXModel\n"
-        f"p = ONNXModel({str(path)!r}).predict_proba(np.load({str(tmp_path / 'X.npy')!r}))\n"
+        f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
+        f"p = ONNXModel({str(path)!r}).predict_proba(X)\n"
         f"np.save({str(tmp_path / 'p.npy')!r}, p)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
