@@ -81,11 +81,6 @@ _COMMON_ATTRS = """
         Rows of the ``X`` given to ``fit`` held out for early stopping."""
 
 
-def _common_init(self, **params: Any) -> None:
-    for name, value in params.items():
-        setattr(self, name, value)
-
-
 class FERCNNClassifier(FERClassifierBase):
     __doc__ = (
         """The study's convolutional network as a scikit-learn classifier.
@@ -155,29 +150,26 @@ class FERCNNClassifier(FERClassifierBase):
         warm_start: bool = False,
         **kwargs: Any,
     ) -> None:
-        _common_init(
-            self,
-            conv_filters=conv_filters,
-            dense_units=dense_units,
-            conv_dropout=conv_dropout,
-            dense_dropout=dense_dropout,
-            activation=activation,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            epochs=epochs,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            random_flip=random_flip,
-            tta=tta,
-            rescale=rescale,
-            class_weight=class_weight,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            **kwargs,
-        )
+        self.conv_filters = conv_filters
+        self.dense_units = dense_units
+        self.conv_dropout = conv_dropout
+        self.dense_dropout = dense_dropout
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_flip = random_flip
+        self.tta = tta
+        self.rescale = rescale
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        vars(self).update(kwargs)  # routed parameters, e.g. optimizer__beta_1
         if kwargs:
             self._user_params = set(kwargs)
 
@@ -256,27 +248,24 @@ class FERDNNClassifier(FERClassifierBase):
         warm_start: bool = False,
         **kwargs: Any,
     ) -> None:
-        _common_init(
-            self,
-            hidden_units=hidden_units,
-            dropout=dropout,
-            activation=activation,
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            epochs=epochs,
-            patience=patience,
-            validation_fraction=validation_fraction,
-            random_flip=random_flip,
-            tta=tta,
-            rescale=rescale,
-            class_weight=class_weight,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            **kwargs,
-        )
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_flip = random_flip
+        self.tta = tta
+        self.rescale = rescale
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        vars(self).update(kwargs)  # routed parameters, e.g. optimizer__beta_1
         if kwargs:
             self._user_params = set(kwargs)
 

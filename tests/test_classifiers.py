@@ -283,3 +283,10 @@ def test_unknown_fit_argument_suggests_the_right_one(expressions, tiny_cnn):
     X, y = expressions
     with pytest.raises(TypeError, match="'validation_dat' \\(did you mean"):
         tiny_cnn().fit(X, y, validation_dat=(X, y))
+
+
+def test_routed_optimizer_parameters_reach_the_optimizer(expressions, tiny_dnn):
+    X, y = expressions
+    clf = tiny_dnn(epochs=1, optimizer="adam", optimizer__beta_1=0.8).fit(X, y)
+    assert clf.model_.optimizer.beta_1 == pytest.approx(0.8)
+    assert clf.model_.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
