@@ -44,12 +44,19 @@ setup(
             "ruff>=0.6",
             "tf2onnx>=1.17",
             "onnxruntime>=1.32",
+            "opencv-python-headless>=4.14,<5",
+            "scikit-image>=0.26",  # test photos (skimage.data.astronaut)
         ],
         "export": ["tf2onnx>=1.17", "onnxruntime>=1.32"],
+        # FaceCropper, skfer predict; OpenCV 5 dropped the Haar cascades
+        "photos": ["opencv-python-headless>=4.14,<5"],
         "docs": [
             "sphinx>=7",
             "numpydoc>=1.7",
             "sphinx-gallery>=0.16",
+            "opencv-python-headless>=4.14,<5",
+            "scikit-image>=0.26",
+            "pandas>=3.1",
         ],
     },
     entry_points={"console_scripts": ["skfer=skfer.__main__:main"]},

@@ -22,6 +22,9 @@ _LAZY = {
     "save_model": "skfer.persistence",
     "load_model": "skfer.persistence",
     "EMOTIONS": "skfer.datasets._labels",
+    "FaceCropper": "skfer.faces",
+    "predict_photos": "skfer.faces",
+    "predict_video": "skfer.video",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

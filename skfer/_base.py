@@ -31,6 +31,10 @@ from .datasets._labels import IMAGE_SIDE, N_PIXELS
 
 _FIT_KWARGS = ("validation_data",)
 
+#: Faces per call of the compiled forward pass at predict time (at least
+#: ``batch_size``); see ``FERClassifierBase._forward`` and benchmarks/README.md.
+_PREDICT_BATCH = 512
+
 
 def _as_flat_pixels(X: Any, *, name: str = "X") -> np.ndarray:
     """Validate X and bring images ``(n, 48, 48[, 1])`` to ``(n, 2304)``."""
@@ -204,6 +208,7 @@ class FERClassifierBase(KerasClassifier):
         # fits (grid search, ensembles) do not accumulate Keras state.
         if hasattr(self, "model_"):
             del self.model_
+        self._forward_fn = None  # compiled for the previous network
         keras.backend.clear_session(free_memory=False)
         rs = self.random_state
         if isinstance(rs, np.random.RandomState):
@@ -472,16 +477,52 @@ class FERClassifierBase(KerasClassifier):
             )
         X, _ = self._validate_data(X)
         X = _network_input(X)
-        batch = max(int(self.batch_size), 256)
-        proba = self.model_.predict(X, batch_size=batch, verbose=0)
+        proba = self._forward(X)
         if self.tta:
             if X.shape[1] != N_PIXELS:
                 raise ValueError("tta=True needs 48x48 faces (2304 features).")
-            mirrored = self.model_.predict(
-                flip_horizontal(X), batch_size=batch, verbose=0
-            )
-            proba = (proba + mirrored) / 2.0
+            proba = (proba + self._forward(flip_horizontal(X))) / 2.0
         return proba
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities of faces.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2304) or (n_samples, 48, 48[, 1])
+            Faces as raw grey levels.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_`` (2-D even for one face,
+            which scikeras would squeeze).
+        """
+        proba = super().predict_proba(X)
+        return np.asarray(proba).reshape(-1, self.n_classes_)
+
+    def _forward(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities from the network, through a compiled forward pass.
+
+        ``model(x, training=False)`` in a ``tf.function`` (same float32
+        arithmetic as ``model.predict``, without its per-batch callback and
+        data-adapter overhead), on batches of ``_PREDICT_BATCH`` faces, cast
+        to float32 inside the graph. Traced once per network and input dtype;
+        dropped on refit and when pickled.
+        """
+        if getattr(self, "_forward_fn", None) is None:
+            model = self.model_
+            self._forward_fn = tf.function(
+                lambda x: model(tf.cast(x, tf.float32), training=False),
+                reduce_retracing=True,
+            )
+        batch = max(int(self.batch_size), _PREDICT_BATCH)
+        return np.concatenate(
+            [
+                self._forward_fn(X[i : i + batch]).numpy()
+                for i in range(0, X.shape[0], batch)
+            ]
+        )
 
     # --------------------------------------------------------- persistence
     def __getstate__(self):
@@ -490,6 +531,7 @@ class FERClassifierBase(KerasClassifier):
         # the network (EarlyStopping keeps a whole copy of the best weights)
         state.pop("_fit_callbacks", None)
         state.pop("_predict_callbacks", None)
+        state.pop("_forward_fn", None)  # a tf.function: rebuilt on demand
         callbacks = state.get("callbacks")
         if callbacks:
             state["callbacks"] = _picklable_callbacks(callbacks)

@@ -40,6 +40,8 @@ def test_fit_predict_and_history(expressions, tiny_cnn):
     assert proba.shape == (10, 7)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert clf.predict(X[:10]).shape == (10,)
+    assert clf.predict_proba(X[:1]).shape == (1, 7)  # scikeras would squeeze it
+    assert clf.predict(X[:1]).shape == (1,)
     assert set(clf.history_) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(clf.history_["loss"]) == clf.n_iter_ == 3
     assert clf.n_features_in_ == 2304
