@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.skfer-installed
 
-.PHONY: venv demo test lint bench docs clean
+.PHONY: venv demo report test lint bench docs clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ venv: $(STAMP)
 
 demo: venv
 	$(PY) -m skfer demo
+
+report: venv
+	$(PY) -m skfer report --out report --force
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -59,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     demo.set_defaults(func=_demo)
+
+    from skfer.report import add_evaluate_parser, add_report_parser, add_train_parser
+
+    add_report_parser(sub)
+    add_train_parser(sub)
+    add_evaluate_parser(sub)
+
+    from skfer.faces import add_predict_parser
+
+    add_predict_parser(sub)
     return parser
 
 
@@ -78,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError) as exc:
         if args.debug:
             raise
         print(f"skfer: error: {exc}", file=sys.stderr)
