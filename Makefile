@@ -1,5 +1,7 @@
 # Two commands do everything on a fresh machine:
-#   make demo   -- create/update .venv, install skfer, run the main job
+#   make report -- create/update .venv, install skfer, run the main job: train the
+#                  CNN, the DNN and their ensemble on synthetic faces and write a
+#                  browsable report to report/index.html
 #   make test   -- create/update .venv, install skfer[dev], lint and run the tests
 PYTHON ?= python3
 VENV ?= .venv

@@ -46,6 +46,7 @@ setup(
             "onnxruntime>=1.32",
             "opencv-python-headless>=4.14,<5",
             "scikit-image>=0.26",  # test photos (skimage.data.astronaut)
+            "dask[distributed]>=2026.8",
         ],
         "export": ["tf2onnx>=1.17", "onnxruntime>=1.32"],
         # FaceCropper, skfer predict; OpenCV 5 dropped the Haar cascades
@@ -57,7 +58,10 @@ setup(
             "opencv-python-headless>=4.14,<5",
             "scikit-image>=0.26",
             "pandas>=3.1",
+            "dask[distributed]>=2026.8",
         ],
+        # joblib's dask backend and the TensorFlow-threads worker plugin
+        "distributed": ["dask[distributed]>=2026.8"],
     },
     entry_points={"console_scripts": ["skfer=skfer.__main__:main"]},
     classifiers=[

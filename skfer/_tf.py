@@ -50,8 +50,9 @@ with _quiet_fd2(_QUIET and "tensorflow" not in sys.modules):
     import tensorflow as tf
     from scikeras.wrappers import BaseWrapper, KerasClassifier
 
-    # The CUDA probe runs when the first device is listed; do it here too.
-    tf.config.list_logical_devices()
+    # Deliberately no device query here: it would start TensorFlow's runtime
+    # at import, after which thread pools can no longer be sized (see
+    # skfer.distributed.limit_tensorflow_threads).
     if _QUIET:
         # retracing notices and the like from TensorFlow's Python logger
         tf.get_logger().setLevel("ERROR")

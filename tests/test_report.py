@@ -63,10 +63,10 @@ def test_report_writes_page_figures_metrics_and_models(report):
     assert {"index.html", "metrics.json", "curves.png", "activations_cnn.png"} <= names
     for model in ("cnn", "dnn", "ensemble"):
         assert f"{model}.joblib" in names
-        assert f"confusion_{model}_PublicTest.png" in names
+        assert f"confusion_{model}_Test.png" in names
     metrics = json.loads((report / "metrics.json").read_text())
     assert set(metrics["models"]) == {"cnn", "dnn", "ensemble"}
-    scores = metrics["models"]["cnn"]["scores"]["PublicTest"]
+    scores = metrics["models"]["cnn"]["scores"]["Test"]
     for key in ("accuracy", "balanced_accuracy", "macro_f1", "recall_disgust"):
         assert 0.0 <= scores[key] <= 1.0
     assert set(scores["recall"]) >= {"Disgust", "Fear"}
@@ -88,10 +88,10 @@ def test_evaluate_scores_a_saved_model(report, tmp_path, capsys):
         ["evaluate", str(report / "cnn.joblib"), "--n-test", "70", "--json", str(out)]
     )
     assert status == 0
-    assert "PublicTest" in capsys.readouterr().out
+    assert "Test" in capsys.readouterr().out
     metrics = json.loads((report / "metrics.json").read_text())
-    expected = metrics["models"]["cnn"]["scores"]["PublicTest"]["accuracy"]
-    got = json.loads(out.read_text())["scores"]["PublicTest"]["accuracy"]
+    expected = metrics["models"]["cnn"]["scores"]["Test"]["accuracy"]
+    got = json.loads(out.read_text())["scores"]["Test"]["accuracy"]
     assert got == pytest.approx(expected)
 
 

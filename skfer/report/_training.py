@@ -31,6 +31,8 @@ MODEL_NAMES: tuple[str, ...] = ("cnn", "dnn", "ensemble")
 
 #: the held-out splits of FER2013, in report order
 TEST_SPLITS: tuple[str, ...] = ("PublicTest", "PrivateTest")
+#: every split name a test set can have (synthetic test faces are "Test")
+_ALL_TEST_SPLITS: tuple[str, ...] = (*TEST_SPLITS, "Test")
 
 
 def parse_models(text: str | list[str]) -> list[str]:
@@ -108,8 +110,9 @@ def load_splits(
         out = {}
         if "Training" in splits:
             out["Training"] = make_expressions(n_train or 2000, random_state=seed)
-        if "PublicTest" in splits:
-            out["PublicTest"] = make_expressions(n_test or 700, random_state=seed + 1)
+        if set(splits) & set(TEST_SPLITS):
+            # held-out synthetic faces: named "Test", never a FER2013 split name
+            out["Test"] = make_expressions(n_test or 700, random_state=seed + 1)
         return out
 
     from ..datasets import load_fer2013
@@ -138,7 +141,7 @@ def load_splits(
             f"{str(data)!r} holds no labelled Training faces "
             f"(found splits: {sorted(set(bunch.usage.tolist()))})."
         )
-    if not set(out) & set(TEST_SPLITS) and set(splits) & set(TEST_SPLITS):
+    if not set(out) & set(_ALL_TEST_SPLITS) and set(splits) & set(TEST_SPLITS):
         raise ValueError(
             f"{str(data)!r} holds no labelled PublicTest or PrivateTest faces "
             f"(found splits: {sorted(set(bunch.usage.tolist()))})."
