@@ -31,8 +31,19 @@ lint: venv
 test: lint
 	$(PY) -m pytest
 
+DOCS_STAMP := $(VENV)/.skfer-docs-installed
+
+$(DOCS_STAMP): $(STAMP) setup.py
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+# the API reference and the example gallery (run on quick synthetic data)
+docs: $(DOCS_STAMP)
+	MPLBACKEND=Agg $(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 bench: venv
 	$(PY) benchmarks/run.py --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache report
+	rm -rf docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst docs/_gen_*.rst

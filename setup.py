@@ -47,6 +47,7 @@ setup(
             "opencv-python-headless>=4.14,<5",
             "scikit-image>=0.26",  # test photos (skimage.data.astronaut)
             "dask[distributed]>=2026.8",
+            "pandas>=3.1",  # scikit-learn's pandas input checks, photo tables
         ],
         "export": ["tf2onnx>=1.17", "onnxruntime>=1.32"],
         # FaceCropper, skfer predict; OpenCV 5 dropped the Haar cascades

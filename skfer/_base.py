@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import pickle
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,9 @@ _FIT_KWARGS = ("validation_data",)
 #: Faces per call of the compiled forward pass at predict time (at least
 #: ``batch_size``); see ``FERClassifierBase._forward`` and benchmarks/README.md.
 _PREDICT_BATCH = 512
+
+#: compiled forward passes, one per live network (see ``_forward``)
+_FORWARD_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _as_flat_pixels(X: Any, *, name: str = "X") -> np.ndarray:
@@ -208,7 +212,6 @@ class FERClassifierBase(KerasClassifier):
         # fits (grid search, ensembles) do not accumulate Keras state.
         if hasattr(self, "model_"):
             del self.model_
-        self._forward_fn = None  # compiled for the previous network
         keras.backend.clear_session(free_memory=False)
         rs = self.random_state
         if isinstance(rs, np.random.RandomState):
@@ -484,6 +487,40 @@ class FERClassifierBase(KerasClassifier):
             proba = (proba + self._forward(flip_horizontal(X))) / 2.0
         return proba
 
+    def predict(self, X) -> np.ndarray:
+        """Predict the expression class of faces.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2304) or (n_samples, 48, 48[, 1])
+            Faces as raw grey levels.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The most probable class of each face, from ``classes_``.
+        """
+        return super().predict(X)
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy of the predictions on faces with known labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2304) or (n_samples, 48, 48[, 1])
+            Faces as raw grey levels.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        score : float
+            The (weighted) fraction of faces whose predicted class is ``y``.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of faces.
 
@@ -507,21 +544,22 @@ class FERClassifierBase(KerasClassifier):
         ``model(x, training=False)`` in a ``tf.function`` (same float32
         arithmetic as ``model.predict``, without its per-batch callback and
         data-adapter overhead), on batches of ``_PREDICT_BATCH`` faces, cast
-        to float32 inside the graph. Traced once per network and input dtype;
-        dropped on refit and when pickled.
+        to float32 inside the graph. Traced once per network and input dtype,
+        and kept outside the estimator (keyed weakly by the network), so
+        predicting changes no estimator attribute and nothing extra is pickled.
         """
-        if getattr(self, "_forward_fn", None) is None:
-            model = self.model_
-            self._forward_fn = tf.function(
-                lambda x: model(tf.cast(x, tf.float32), training=False),
+        model = self.model_
+        forward = _FORWARD_FNS.get(model)
+        if forward is None:
+            network = weakref.ref(model)  # the cache must not keep it alive
+            forward = tf.function(
+                lambda x: network()(tf.cast(x, tf.float32), training=False),
                 reduce_retracing=True,
             )
+            _FORWARD_FNS[model] = forward
         batch = max(int(self.batch_size), _PREDICT_BATCH)
         return np.concatenate(
-            [
-                self._forward_fn(X[i : i + batch]).numpy()
-                for i in range(0, X.shape[0], batch)
-            ]
+            [forward(X[i : i + batch]).numpy() for i in range(0, X.shape[0], batch)]
         )
 
     # --------------------------------------------------------- persistence
@@ -531,7 +569,6 @@ class FERClassifierBase(KerasClassifier):
         # the network (EarlyStopping keeps a whole copy of the best weights)
         state.pop("_fit_callbacks", None)
         state.pop("_predict_callbacks", None)
-        state.pop("_forward_fn", None)  # a tf.function: rebuilt on demand
         callbacks = state.get("callbacks")
         if callbacks:
             state["callbacks"] = _picklable_callbacks(callbacks)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._tf import keras
 
-__all__ = ["CNN_CONV_FILTERS", "DNN_UNITS", "build_cnn", "build_dnn"]
+__all__ = ["CNN_CONV_FILTERS", "CNN_DENSE_UNITS", "DNN_UNITS", "build_cnn", "build_dnn"]
 
 #: Filters of the study's six convolutions, 64 growing to 128.
 CNN_CONV_FILTERS: tuple[int, ...] = (64, 64, 64, 96, 128, 128)

@@ -111,6 +111,19 @@ def load_model(path: str | os.PathLike) -> BaseEstimator:
     ValueError
         If the file is not a joblib/pickle file, or holds no fitted skfer
         classifier.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skfer import FERDNNClassifier, load_model, save_model
+    >>> from skfer.datasets import make_expressions
+    >>> X, y = make_expressions(70, random_state=0)
+    >>> clf = FERDNNClassifier(hidden_units=(8,), epochs=1, random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_model(clf, os.path.join(tmp, "dnn.joblib"))
+    ...     loaded = load_model(path)
+    >>> bool((loaded.predict(X) == clf.predict(X)).all())
+    True
     """
     path = Path(path)
     if not path.is_file():

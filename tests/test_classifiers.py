@@ -292,3 +292,18 @@ def test_routed_optimizer_parameters_reach_the_optimizer(expressions, tiny_dnn):
     clf = tiny_dnn(epochs=1, optimizer="adam", optimizer__beta_1=0.8).fit(X, y)
     assert clf.model_.optimizer.beta_1 == pytest.approx(0.8)
     assert clf.model_.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
+
+
+def test_predicting_changes_no_attribute_and_keeps_no_network_alive(
+    expressions, tiny_dnn
+):
+    X, y = expressions
+    clf = tiny_dnn(epochs=1).fit(X, y)
+    before = set(vars(clf))
+    clf.predict_proba(X[:5])
+    assert set(vars(clf)) == before
+    old = weakref.ref(clf.model_)
+    clf.fit(X, y)
+    clf.predict(X[:5])
+    gc.collect()
+    assert old() is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: FER2013 class names, indexed by label (0 Angry ... 6 Neutral).
+#: FER2013 class names, indexed by label: 0 Angry to 6 Neutral.
 EMOTIONS: tuple[str, ...] = (
     "Angry",
     "Disgust",

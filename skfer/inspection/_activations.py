@@ -42,6 +42,17 @@ def layer_activations(
     activations : ndarray
         ``(n_samples, height, width, channels)`` for a convolutional layer,
         ``(n_samples, units)`` for a dense one (inference mode: no dropout).
+
+    Examples
+    --------
+    >>> from skfer import FERCNNClassifier
+    >>> from skfer.datasets import make_expressions
+    >>> from skfer.inspection import layer_activations
+    >>> X, y = make_expressions(70, random_state=0)
+    >>> clf = FERCNNClassifier(conv_filters=(4,) * 6, dense_units=(8,),
+    ...                        epochs=1, random_state=0).fit(X, y)
+    >>> layer_activations(clf, X[:2], "conv1_act").shape
+    (2, 44, 44, 4)
     """
     from .._tf import keras
 

@@ -135,6 +135,18 @@ def filter_patterns(
     See Also
     --------
     FilterDisplay : Draw the patterns as a grid.
+
+    Examples
+    --------
+    >>> from skfer import FERCNNClassifier
+    >>> from skfer.datasets import make_expressions
+    >>> from skfer.inspection import filter_patterns
+    >>> X, y = make_expressions(70, random_state=0)
+    >>> clf = FERCNNClassifier(conv_filters=(4,) * 6, dense_units=(8,),
+    ...                        epochs=1, random_state=0).fit(X, y)
+    >>> patterns, activations = filter_patterns(clf, "conv2_act", steps=20)
+    >>> patterns.shape, activations.shape
+    ((4, 48, 48), (4,))
     """
     from .._tf import keras, tf
 

@@ -325,7 +325,17 @@ class SaliencyExplainer:
     def __call__(
         self, X: Any, *, target: Any = "predicted", random_state: Any = None
     ) -> np.ndarray:
-        """Saliency maps of ``X``; see :meth:`explain` for the parameters.
+        """Saliency maps of ``X`` (the first output of :meth:`explain`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2304) or (n_samples, 48, 48)
+            Faces as raw grey levels 0..255.
+        target : "predicted", class label, class name or array-like of shape \
+(n_samples,), default="predicted"
+            Whose score to explain; see :meth:`explain`.
+        random_state : int, RandomState instance or None, default=None
+            Seeds SmoothGrad's noise; the other methods are deterministic.
 
         Returns
         -------
@@ -387,6 +397,17 @@ def saliency_maps(
     --------
     SaliencyDisplay : Draw faces, maps and masked faces.
     mask_low_saliency : Mask the low-saliency part of faces.
+
+    Examples
+    --------
+    >>> from skfer import FERCNNClassifier
+    >>> from skfer.datasets import make_expressions
+    >>> from skfer.inspection import saliency_maps
+    >>> X, y = make_expressions(70, random_state=0)
+    >>> clf = FERCNNClassifier(conv_filters=(4,) * 6, dense_units=(8,),
+    ...                        epochs=1, random_state=0).fit(X, y)
+    >>> saliency_maps(clf, X[:3]).shape
+    (3, 48, 48)
     """
     explainer = SaliencyExplainer(
         estimator,
