@@ -25,11 +25,9 @@ the Dask helpers need ``pip install "skfer[distributed]"``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import numbers
 import os
 import sys
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -60,44 +58,14 @@ def _check_threads(value: Any, name: str, *, allow_none: bool = False) -> None:
         raise ValueError(f"{name} must be {expected}. Got {value!r} instead.")
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Discard what is written to file descriptor 2 (TensorFlow's import notices).
-
-    The same treatment as :mod:`skfer._tf` gives TensorFlow's import, which
-    cannot be reused here: importing that module starts TensorFlow's runtime,
-    after which its thread pools can no longer be sized.
-    """
-    try:
-        quiet = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")) >= 2
-    except ValueError:
-        quiet = True
-    try:
-        fd = sys.__stderr__.fileno() if sys.__stderr__ is not None else 2
-    except (AttributeError, OSError, ValueError):
-        fd = None
-    if not quiet or fd is None:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    try:
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _import_tensorflow() -> ModuleType:
-    """Import TensorFlow (quietly, as skfer does) without starting its runtime."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as skfer._tf does
-    with _quiet_stderr():
-        import tensorflow as tf
+    """Import TensorFlow quietly through :mod:`skfer._tf`.
+
+    Importing does not start TensorFlow's runtime (no operation runs), so
+    its thread pools can still be sized afterwards.
+    """
+    from ._tf import tf
+
     return tf
 
 

@@ -86,7 +86,9 @@ def test_plugin_validation():
 
 
 def test_limit_tensorflow_threads_too_late_changes_nothing(monkeypatch):
-    from skfer._tf import tf  # starts TensorFlow's runtime in this process
+    from skfer._tf import tf
+
+    tf.constant(0) + 1  # runs an op: TensorFlow's runtime is now started
 
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         monkeypatch.delenv(name, raising=False)
