@@ -34,7 +34,7 @@ _FIT_KWARGS = ("validation_data",)
 
 #: Faces per call of the compiled forward pass at predict time (at least
 #: ``batch_size``); see ``FERClassifierBase._forward`` and benchmarks/README.md.
-_PREDICT_BATCH = 512
+_PREDICT_BATCH = 256
 
 #: compiled forward passes, one per live network (see ``_forward``)
 _FORWARD_FNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

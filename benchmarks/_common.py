@@ -1,0 +1,203 @@
+"""Helpers shared by the benchmark scripts (not part of skfer).
+
+- :func:`load_training_subset`: a seeded, class-mixed subset of FER2013's
+  Training faces (the shared file is sorted by class, so a plain ``[:n]``
+  would be all anger);
+- :func:`study_cnn` / :func:`study_dnn`: the study's networks written as the
+  study wrote them, in plain Keras, taking ``X / 255`` as float32 (the CNN as
+  ``(n, 48, 48, 1)`` images) and ending in ``Dense(7, activation="softmax")``;
+  the baselines of the throughput benchmarks;
+- :class:`StepTimer`: a Keras callback that timestamps training steps (wall
+  and process CPU time), from which the steady-state images/s is computed;
+- :func:`machine`: platform, CPU count and load average.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS_DIR = REPO / "benchmarks" / "results"
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_data import find_data  # noqa: E402  (the data lookup of bench_data)
+
+#: Parameters of the study's networks for 7 classes (checked by the builders).
+CNN_PARAMS = 4_087_323
+DNN_PARAMS = 5_447_687
+
+
+def loadavg() -> list[float]:
+    """The 1, 5 and 15 minute load averages, rounded."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict:
+    """Where the benchmark ran."""
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or None,
+    }
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["processor"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def load_training_subset(n: int | None, *, seed: int = 0, usage: str = "Training"):
+    """Return ``(X, y)``: ``n`` random faces of ``usage`` (None: all, in file order).
+
+    Raises FileNotFoundError when FER2013 cannot be found.
+    """
+    from skfer.datasets import load_fer2013
+
+    path = find_data()
+    if path is None:
+        raise FileNotFoundError(
+            "FER2013 not found: set SKFER_FER2013 or provide ../shared/data/fer2013."
+        )
+    bunch = load_fer2013(path, usage=usage)
+    X, y = bunch.data, bunch.target
+    if n is None or n >= len(y):
+        return X, y
+    idx = np.sort(np.random.RandomState(seed).permutation(len(y))[:n])
+    idx = np.random.RandomState(seed + 1).permutation(idx)
+    return X[idx], y[idx]
+
+
+def study_cnn(n_classes: int = 7, seed: int = 0):
+    """The study's CNN in plain Keras: input ``(48, 48, 1)`` floats in [0, 1]."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(48, 48, 1)),
+            layers.Conv2D(64, 5, activation="relu"),
+            layers.ZeroPadding2D(2),
+            layers.MaxPooling2D(5, strides=2),
+            layers.ZeroPadding2D(1),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.ZeroPadding2D(1),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.AveragePooling2D(3, strides=2),
+            layers.ZeroPadding2D(1),
+            layers.Dropout(0.25),
+            layers.Conv2D(96, 3, activation="relu"),
+            layers.ZeroPadding2D(1),
+            layers.Conv2D(128, 3, activation="relu"),
+            layers.ZeroPadding2D(1),
+            layers.Dropout(0.25),
+            layers.Conv2D(128, 3, activation="relu"),
+            layers.ZeroPadding2D(1),
+            layers.AveragePooling2D(3, strides=2),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(900, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(900, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(n_classes, activation="softmax"),
+        ],
+        name="study_cnn",
+    )
+    if n_classes == 7 and model.count_params() != CNN_PARAMS:
+        raise AssertionError(f"study CNN has {model.count_params()} parameters")
+    return model
+
+
+def study_dnn(n_classes: int = 7, seed: int = 0):
+    """The study's DNN in plain Keras: input ``(2304,)`` floats in [0, 1]."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    stack = [keras.Input(shape=(2304,))]
+    for width in (1024, 1024, 768, 768, 512, 512):
+        stack += [layers.Dense(width, activation="relu"), layers.Dropout(0.5)]
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    model = keras.Sequential(stack, name="study_dnn")
+    if n_classes == 7 and model.count_params() != DNN_PARAMS:
+        raise AssertionError(f"study DNN has {model.count_params()} parameters")
+    return model
+
+
+def study_inputs(X: np.ndarray, net: str) -> np.ndarray:
+    """``X / 255`` as float32, reshaped to images for the CNN (the study's prep)."""
+    Xf = (X / 255.0).astype(np.float32)
+    return Xf.reshape(-1, 48, 48, 1) if net == "cnn" else Xf
+
+
+def make_step_timer(warmup_steps: int = 3):
+    """A Keras callback recording (epoch, step, wall, cpu) at each step's end."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        """Timestamps of training steps; ``rate(batch_size)`` is images/s.
+
+        The first ``warmup_steps`` steps of the first epoch (tracing, first
+        allocations) are left out, and so is every interval that spans an
+        epoch boundary (validation, shuffling) or ends on an epoch's last,
+        possibly partial, batch.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.warmup_steps = warmup_steps
+            self.marks: list[tuple[int, int, float, float]] = []
+            self._epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.marks.append(
+                (self._epoch, int(batch), time.perf_counter(), time.process_time())
+            )
+
+        def intervals(self):
+            marks = self.marks
+            first_epoch = marks[0][0] if marks else 0
+            last_step = {}
+            for epoch, step, _, _ in marks:
+                last_step[epoch] = max(step, last_step.get(epoch, -1))
+            out = []
+            for a, b in itertools.pairwise(marks):
+                if a[0] != b[0] or b[1] == last_step[b[0]]:
+                    continue
+                if a[0] == first_epoch and a[1] < self.warmup_steps - 1:
+                    continue
+                out.append((b[1] - a[1], b[2] - a[2], b[3] - a[3]))
+            return out
+
+        def summary(self, batch_size: int) -> dict:
+            iv = self.intervals()
+            if not iv:
+                return {"images_per_s": float("nan"), "steps": 0}
+            steps = sum(s for s, _, _ in iv)
+            wall = sum(w for _, w, _ in iv)
+            cpu = sum(c for _, _, c in iv)
+            images = steps * batch_size
+            return {
+                "images_per_s": images / wall,
+                "cpu_ms_per_image": 1000.0 * cpu / images,
+                "steps": steps,
+                "seconds": wall,
+            }
+
+    return StepTimer()
