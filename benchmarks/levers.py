@@ -168,6 +168,10 @@ SETS: dict[str, list[tuple[str, dict]]] = {
         ("tf.function call, batch 256", {"what": P, "mode": "call", "batch": 256}),
         ("tf.function call, batch 1024", {"what": P, "mode": "call", "batch": 1024}),
     ],
+    "predict-memory": [
+        (f"tf.function call, batch {b}", {"what": P, "mode": "call", "batch": b})
+        for b in (128, 256, 512, 1024)
+    ],
     "predict-threads": [
         ("keras model.predict (batch 32)", {"what": P, "mode": "keras"}),
         ("call 1024, default threads", {"what": P, "mode": "call", "batch": 1024}),
@@ -355,6 +359,9 @@ def _measure(cfg: dict) -> dict:
                 )
         else:
             raise ValueError(cfg["mode"])
+        import resource
+
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         predict()  # warm-up: tracing, first allocations
         rates, cpu = [], []
         for _ in range(reps):
@@ -366,6 +373,10 @@ def _measure(cfg: dict) -> dict:
             images_per_s=statistics.median(rates),
             cpu_ms_per_image=statistics.median(cpu),
             all_images_per_s=[round(r, 1) for r in rates],
+            # peak RSS before predicting (after setup) and after: what the
+            # prediction's batches added to the process's high-water mark
+            rss_before_predict_mb=rss0,
+            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         )
     out["load_after"] = loadavg()
     return out
@@ -419,6 +430,11 @@ def run_set(name: str, rounds: int, extra: dict | None = None, timeout=900) -> d
             if "images_per_s" in row[i] and "images_per_s" in row[0]
         ]
         cpu = [row[i].get("cpu_ms_per_image") for row in per_round]
+        rss = [
+            row[i]["peak_rss_mb"] - row[i]["rss_before_predict_mb"]
+            for row in per_round
+            if "peak_rss_mb" in row[i]
+        ]
         loads = [row[i].get("load_before", [None])[0] for row in per_round]
         errors = [row[i]["error"] for row in per_round if "error" in row[i]]
         summary.append(
@@ -430,6 +446,7 @@ def run_set(name: str, rounds: int, extra: dict | None = None, timeout=900) -> d
                 "median_ratio_to_reference": _median(ratios),
                 "cpu_ms_per_image": _median(cpu),
                 "load_1min": loads,
+                **({"predict_rss_increase_mb": _median(rss)} if rss else {}),
                 **({"errors": errors} if errors else {}),
             }
         )
@@ -459,8 +476,10 @@ def table(result: dict) -> str:
     for s in result["summary"]:
         ratio = s["median_ratio_to_reference"]
         cpu = s["cpu_ms_per_image"]
+        rss = s.get("predict_rss_increase_mb")
+        label = s["label"] + (f" (+{rss:.0f} MB peak RSS)" if rss is not None else "")
         lines.append(
-            f"| {s['label']} | {s['images_per_s']} "
+            f"| {label} | {s['images_per_s']} "
             f"| {'n/a' if ratio is None else f'{ratio:.2f}x'} "
             f"| {'n/a' if cpu is None else f'{cpu:.2f}'} | {s['load_1min']} |"
         )
