@@ -15,8 +15,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "FERCNNClassifier": "skfer.classifiers",
     "FERDNNClassifier": "skfer.classifiers",
+    "FERVGGClassifier": "skfer.classifiers",
     "build_cnn": "skfer.architectures",
     "build_dnn": "skfer.architectures",
+    "build_vgg": "skfer.architectures",
     "MirrorSampler": "skfer.augmentation",
     "flip_horizontal": "skfer.augmentation",
     "save_model": "skfer.persistence",

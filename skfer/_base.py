@@ -26,6 +26,14 @@ from sklearn.utils.validation import (
 )
 
 from ._compat import classifier_tags
+from ._recipe import (
+    LR_SCHEDULES,
+    PRECISIONS,
+    CosineSchedule,
+    SmoothedSparseCrossentropy,
+    precision_scope,
+    random_shift_fn,
+)
 from ._tf import BaseWrapper, KerasClassifier, keras, tf
 from .augmentation import flip_horizontal, mirror_groups
 from .datasets._labels import IMAGE_SIDE, N_PIXELS
@@ -78,11 +86,13 @@ def _tf_flip_flat(x, mask):
     return tf.where(mask[:, None], flipped, x)
 
 
-def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed):
-    """A ``tf.data`` pipeline from uint8/float32 arrays: shuffle, batch, flip, cast.
+def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed, shift=0):
+    """A ``tf.data`` pipeline from uint8/float32 arrays: shuffle, batch, flip,
+    shift, cast.
 
     Faces stay uint8 in memory; the cast to float32 (and the optional random
-    mirror) happens per batch inside the graph.
+    mirror and translation by up to ``shift`` pixels) happens per batch inside
+    the graph.
     """
     tensors = (X, y) if w is None else (X, y, w)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
@@ -99,6 +109,13 @@ def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed):
             return (_tf_flip_flat(x, mask), *batch[1:])
 
         ds = ds.map(flip_batch, num_parallel_calls=1, deterministic=True)
+    if shift:
+        move = random_shift_fn(int(shift), seed)
+
+        def shift_batch(x, *rest):
+            return (move(x), *rest)
+
+        ds = ds.map(shift_batch, num_parallel_calls=1, deterministic=True)
 
     def cast(x, *rest):
         return (tf.cast(x, tf.float32), *rest)
@@ -198,10 +215,16 @@ class FERClassifierBase(KerasClassifier):
             raise ValueError(
                 f"learning_rate must be > 0. Got {self.learning_rate!r} instead."
             )
-        model = self._build_network(meta, self._seed())
+        with precision_scope(self.precision):
+            model = self._build_network(meta, self._seed())
+        smoothing = float(self.label_smoothing)
         model.compile(
             optimizer=self._make_optimizer(),
-            loss="sparse_categorical_crossentropy",
+            loss=(
+                SmoothedSparseCrossentropy(smoothing)
+                if smoothing
+                else "sparse_categorical_crossentropy"
+            ),
             metrics=["accuracy"],
             jit_compile=False,  # measured slower for these networks on CPU
         )
@@ -234,6 +257,34 @@ class FERClassifierBase(KerasClassifier):
             raise ValueError(
                 "validation_fraction must be in [0, 1). "
                 f"Got {self.validation_fraction!r} instead."
+            )
+        if not 0.0 <= float(self.label_smoothing) < 1.0:
+            raise ValueError(
+                "label_smoothing must be in [0, 1). "
+                f"Got {self.label_smoothing!r} instead."
+            )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule must be one of {LR_SCHEDULES}. "
+                f"Got {self.lr_schedule!r} instead."
+            )
+        for name in ("warmup_epochs", "random_shift"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, (int, np.integer))
+                or isinstance(value, bool)
+                or value < 0
+            ):
+                raise ValueError(f"{name} must be an int >= 0. Got {value!r} instead.")
+        if self.random_shift >= IMAGE_SIDE // 2:
+            raise ValueError(
+                f"random_shift must be < {IMAGE_SIDE // 2} pixels. "
+                f"Got {self.random_shift!r} instead."
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {PRECISIONS}. "
+                f"Got {self.precision!r} instead."
             )
         if self.patience is not None and (
             not isinstance(self.patience, (int, np.integer)) or self.patience < 0
@@ -428,12 +479,33 @@ class FERClassifierBase(KerasClassifier):
         flip = bool(self.random_flip)
         if flip and X.shape[1] != N_PIXELS:
             raise ValueError("random_flip=True needs 48x48 faces (2304 features).")
+        if self.random_shift and X.shape[1] != N_PIXELS:
+            raise ValueError("random_shift > 0 needs 48x48 faces (2304 features).")
         batch_size = int(self.batch_size)
         train_ds = _make_dataset(
-            X, y, w, batch_size=batch_size, shuffle=True, flip=flip, seed=data_seed
+            X,
+            y,
+            w,
+            batch_size=batch_size,
+            shuffle=True,
+            flip=flip,
+            seed=data_seed,
+            shift=int(self.random_shift),
         )
         val_ds = None
         callbacks = list(self._fit_callbacks)
+        if self.lr_schedule == "cosine":
+            steps_per_epoch = -(-X.shape[0] // batch_size)
+            # the schedule spans all epochs of this network: with warm_start
+            # the count goes on from where the previous fit stopped
+            callbacks.insert(
+                0,
+                CosineSchedule(
+                    float(self.learning_rate),
+                    total_steps=(initial_epoch + epochs) * steps_per_epoch,
+                    warmup_steps=int(self.warmup_epochs) * steps_per_epoch,
+                ),
+            )
         if X_val is not None:
             val_ds = _make_dataset(
                 X_val,

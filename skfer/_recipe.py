@@ -1,0 +1,120 @@
+"""Training-recipe pieces shared by the classifiers.
+
+- :class:`SmoothedSparseCrossentropy`: cross-entropy on integer labels with
+  label smoothing (Keras's sparse loss has none);
+- :class:`CosineSchedule`: a callback setting the learning rate of every
+  step from the optimiser's step count (linear warm-up, then cosine decay to
+  zero), so a run resumed from a checkpoint continues on the same curve;
+- :func:`precision_scope`: the Keras dtype policy in force while a network
+  is built (``"mixed_bfloat16"`` computes in bfloat16 and keeps float32
+  weights);
+- :func:`random_shift_fn`: per-face random translation inside the input
+  pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+from ._tf import keras, tf
+from .datasets._labels import IMAGE_SIDE
+
+#: The dtype policies a classifier's ``precision`` accepts.
+PRECISIONS = ("float32", "mixed_bfloat16")
+#: The schedules a classifier's ``lr_schedule`` accepts.
+LR_SCHEDULES = (None, "cosine")
+
+
+@keras.saving.register_keras_serializable(package="skfer")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Categorical cross-entropy on integer labels, with label smoothing.
+
+    The target of a face of class ``k`` is ``1 - s + s / n`` for ``k`` and
+    ``s / n`` for the other classes (``s = label_smoothing``, ``n`` classes),
+    as in ``keras.losses.CategoricalCrossentropy(label_smoothing=s)``.
+    """
+
+    def __init__(
+        self,
+        label_smoothing: float = 0.0,
+        name: str = "smoothed_sparse_crossentropy",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        n_classes = tf.shape(y_pred)[-1]
+        labels = tf.cast(tf.reshape(y_true, [-1]), tf.int32)
+        one_hot = tf.one_hot(labels, n_classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+class CosineSchedule(keras.callbacks.Callback):
+    """Linear warm-up, then cosine decay of the learning rate to zero.
+
+    The rate of step ``t`` (the optimiser's own ``iterations`` count, so a
+    network restored with its optimiser state resumes where it stopped) is
+    ``base * t / W`` during the ``W`` warm-up steps, then
+    ``base * (1 + cos(pi * (t - W) / (T - W))) / 2`` until step ``T``, then 0.
+    """
+
+    def __init__(self, base_lr: float, total_steps: int, warmup_steps: int = 0):
+        super().__init__()
+        self.base_lr = float(base_lr)
+        self.total_steps = max(int(total_steps), 1)
+        self.warmup_steps = min(max(int(warmup_steps), 0), self.total_steps - 1)
+
+    def rate(self, step: int) -> float:
+        """The learning rate of step ``step`` (0-based)."""
+        if step < self.warmup_steps:
+            return self.base_lr * (step + 1) / self.warmup_steps
+        span = self.total_steps - self.warmup_steps
+        progress = min((step - self.warmup_steps) / span, 1.0)
+        return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        optimizer = self.model.optimizer
+        optimizer.learning_rate.assign(self.rate(int(optimizer.iterations)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+@contextlib.contextmanager
+def precision_scope(precision: str) -> Iterator[None]:
+    """Build layers under the Keras dtype policy ``precision``, then restore."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def random_shift_fn(max_shift: int, seed: int | None):
+    """A function translating each flat face of a batch by up to ``max_shift``.
+
+    Each face moves by its own random offset, in [-max_shift, max_shift]
+    pixels along each axis, with edge pixels repeated into the border
+    (Keras's ``RandomTranslation`` with ``fill_mode="nearest"``).
+    """
+    factor = float(max_shift) / IMAGE_SIDE
+    layer = keras.layers.RandomTranslation(
+        factor, factor, fill_mode="nearest", interpolation="bilinear", seed=seed
+    )
+
+    def shift(x):
+        images = tf.reshape(tf.cast(x, tf.float32), (-1, IMAGE_SIDE, IMAGE_SIDE, 1))
+        moved = layer(images, training=True)
+        return tf.reshape(moved, (-1, IMAGE_SIDE * IMAGE_SIDE))
+
+    return shift
