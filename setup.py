@@ -22,6 +22,8 @@ setup(
     license="BSD-3-Clause",
     python_requires=">=3.10",
     packages=find_packages(include=["skfer", "skfer.*"]),
+    # the pretrained network's float16 weights and card (skfer.load_pretrained)
+    package_data={"skfer": ["_weights/*.npz", "_weights/*.json"]},
     # Lower bounds are the versions the test-suite ran against (README,
     # "Tested versions"); older ones may work but are untested. No upper
     # bounds: none of these is known to break skfer yet.

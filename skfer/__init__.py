@@ -21,6 +21,8 @@ _LAZY = {
     "build_vgg": "skfer.architectures",
     "MirrorSampler": "skfer.augmentation",
     "flip_horizontal": "skfer.augmentation",
+    "load_pretrained": "skfer.pretrained",
+    "list_pretrained": "skfer.pretrained",
     "save_model": "skfer.persistence",
     "load_model": "skfer.persistence",
     "EMOTIONS": "skfer.datasets._labels",

@@ -494,16 +494,17 @@ class FERClassifierBase(KerasClassifier):
         )
         val_ds = None
         callbacks = list(self._fit_callbacks)
-        if self.lr_schedule == "cosine":
+        if self.lr_schedule == "cosine" and initial_epoch == 0:
+            # one whole curve per fit (a warm-started fit runs a new one);
+            # partial_fit (initial_epoch > 0) keeps the rate where it is
             steps_per_epoch = -(-X.shape[0] // batch_size)
-            # the schedule spans all epochs of this network: with warm_start
-            # the count goes on from where the previous fit stopped
             callbacks.insert(
                 0,
                 CosineSchedule(
                     float(self.learning_rate),
-                    total_steps=(initial_epoch + epochs) * steps_per_epoch,
+                    total_steps=epochs * steps_per_epoch,
                     warmup_steps=int(self.warmup_epochs) * steps_per_epoch,
+                    origin=int(self.model_.optimizer.iterations),
                 ),
             )
         if X_val is not None:

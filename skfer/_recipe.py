@@ -60,14 +60,23 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 class CosineSchedule(keras.callbacks.Callback):
     """Linear warm-up, then cosine decay of the learning rate to zero.
 
-    The rate of step ``t`` (the optimiser's own ``iterations`` count, so a
-    network restored with its optimiser state resumes where it stopped) is
-    ``base * t / W`` during the ``W`` warm-up steps, then
-    ``base * (1 + cos(pi * (t - W) / (T - W))) / 2`` until step ``T``, then 0.
+    The rate of step ``t`` is ``base * (t + 1) / W`` during the ``W`` warm-up
+    steps, then ``base * (1 + cos(pi * (t - W) / (T - W))) / 2`` until step
+    ``T``, then 0. ``t`` is the optimiser's own ``iterations`` count minus
+    ``origin`` (its count when the fit began), so a network whose optimiser
+    state is restored from a checkpoint during the fit resumes on the curve
+    where it stopped.
     """
 
-    def __init__(self, base_lr: float, total_steps: int, warmup_steps: int = 0):
+    def __init__(
+        self,
+        base_lr: float,
+        total_steps: int,
+        warmup_steps: int = 0,
+        origin: int = 0,
+    ):
         super().__init__()
+        self.origin = int(origin)
         self.base_lr = float(base_lr)
         self.total_steps = max(int(total_steps), 1)
         self.warmup_steps = min(max(int(warmup_steps), 0), self.total_steps - 1)
@@ -82,7 +91,8 @@ class CosineSchedule(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         optimizer = self.model.optimizer
-        optimizer.learning_rate.assign(self.rate(int(optimizer.iterations)))
+        step = int(optimizer.iterations) - self.origin
+        optimizer.learning_rate.assign(self.rate(step))
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

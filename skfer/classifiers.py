@@ -52,9 +52,11 @@ _COMMON_PARAMS = """
         ``None`` keeps ``learning_rate`` constant; ``"cosine"`` warms up
         linearly for ``warmup_epochs`` epochs, then decays it along a cosine
         to 0 at the last of ``epochs`` epochs (early stopping may end sooner).
-        The rate follows the optimiser's step count, so a network restored
-        with its optimiser state, or refitted with ``warm_start``, continues
-        on the same curve.
+        Each ``fit`` runs one whole curve (with ``warm_start``, a new one
+        from the current weights); ``partial_fit`` keeps the rate constant.
+        The rate follows the optimiser's step count, so a network whose
+        optimiser state is restored during a fit (see
+        ``benchmarks/accuracy.py``) resumes on the curve where it stopped.
     warmup_epochs : int, default={warmup}
         Epochs of linear warm-up of the ``"cosine"`` schedule.
     precision : {{"float32", "mixed_bfloat16"}}, default="float32"

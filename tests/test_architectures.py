@@ -77,3 +77,27 @@ def test_same_seed_same_weights_other_seed_other_weights():
 def test_build_cnn_rejects_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_cnn(**kwargs)
+
+
+def test_vgg_architecture():
+    from skfer.architectures import build_vgg
+
+    model = build_vgg()
+    assert model.count_params() == 1_767_207
+    assert tuple(model.input.shape) == (None, 2304)
+    for name, shape in [
+        ("block1_conv2", (48, 48, 32)),
+        ("block1_pool", (24, 24, 32)),
+        ("block2_pool", (12, 12, 64)),
+        ("block3_pool", (6, 6, 128)),
+        ("block4_conv2_act", (6, 6, 256)),
+        ("block4_pool", (3, 3, 256)),
+        ("flatten", (2304,)),
+        ("dense1", (256,)),
+        ("logits", (7,)),
+    ]:
+        assert tuple(model.get_layer(name).output.shape[1:]) == shape, name
+    assert model.get_layer("block1_conv1_bn").__class__.__name__ == "BatchNormalization"
+    small = build_vgg(5, block_filters=(4, 8, 16), convs_per_block=1, dense_units=())
+    assert tuple(small.get_layer("flatten").output.shape[1:]) == (6 * 6 * 16,)
+    assert tuple(small.output.shape) == (None, 5)

@@ -4,12 +4,13 @@
 suite. ``FERCNNClassifier`` needs 48x48 faces (2,304 features), and most
 checks feed 1 to 30 features: those checks cannot apply to it, but they test
 code it shares with the DNN (everything except the network builder), so they
-are covered there. The CNN still runs every check that needs no data.
+are covered there. The CNN still runs every check that needs no data; so does
+``FERVGGClassifier``, which needs faces too.
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfer import FERCNNClassifier, FERDNNClassifier
+from skfer import FERCNNClassifier, FERDNNClassifier, FERVGGClassifier
 
 SHARED = {
     "check_estimator_tags_renamed": (
@@ -72,7 +73,7 @@ CNN_DATA_CHECKS = [
 
 def expected_failed_checks(estimator):
     failures = dict(SHARED)
-    if isinstance(estimator, FERCNNClassifier):
+    if isinstance(estimator, (FERCNNClassifier, FERVGGClassifier)):
         failures.update({name: NEEDS_FACES for name in CNN_DATA_CHECKS})
     return failures
 
@@ -91,6 +92,12 @@ def expected_failed_checks(estimator):
             dense_units=(8,),
             epochs=1,
             validation_fraction=0.0,
+            random_state=0,
+        ),
+        FERVGGClassifier(
+            block_filters=(4,),
+            dense_units=(8,),
+            epochs=1,
             random_state=0,
         ),
     ],

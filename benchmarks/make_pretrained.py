@@ -1,0 +1,87 @@
+"""Package a network trained by ``benchmarks/accuracy.py`` as a pretrained model.
+
+Reads the fitted estimator that ``accuracy.py`` saved for run ``--run``
+(``runs/accuracy/<run>/model.joblib``) and its result file
+(``benchmarks/results/accuracy/<run>.json``), writes its weights as float16
+to ``skfer/_weights/<file>.npz`` and a card ``<file>.json`` (hyper-parameters
+in float32 precision, SHA-256, the training command and result file, the
+per-epoch curve), then loads it back with :func:`skfer.load_pretrained` and
+measures the PublicTest accuracy of the shipped weights, which goes on the
+card next to the accuracy of the original float32/bfloat16 network::
+
+    .venv/bin/python benchmarks/make_pretrained.py --run vgg-bf16-e70-s0
+
+Exits non-zero only when it cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import REPO, RESULTS_DIR, load_training_subset  # noqa: E402
+
+WEIGHTS_DIR = REPO / "skfer" / "_weights"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", required=True, help="run name of accuracy.py")
+    parser.add_argument("--name", default="fer2013-vgg", help="pretrained name")
+    args = parser.parse_args(argv)
+    result_file = RESULTS_DIR / "accuracy" / f"{args.run}.json"
+    model_file = REPO / "runs" / "accuracy" / args.run / "model.joblib"
+    for path in (result_file, model_file):
+        if not path.is_file():
+            print(f"make_pretrained: cannot run: {path} not found", file=sys.stderr)
+            return 2
+    result = json.loads(result_file.read_text())
+    if result.get("final") is None:
+        print(f"make_pretrained: run {args.run} has not finished", file=sys.stderr)
+        return 2
+
+    from skfer import load_model, load_pretrained
+    from skfer.pretrained import _package
+
+    clf = load_model(model_file)
+    info = {
+        "n_train_faces": result["n_train_faces"],
+        "trained_by": result["command"],
+        "results_file": str(result_file.relative_to(REPO)),
+        "training_precision": result["config"]["precision"],
+        "epochs": len(result["epochs"]),
+        "train_minutes": round(result["train_seconds"] / 60, 1),
+        "machine": result["machine"],
+        "public_test_accuracy_trained_network": result["final"]["public_test_accuracy"],
+        "history": {
+            k: [row[k] for row in result["epochs"]]
+            for k in ("loss", "accuracy", "learning_rate")
+            if all(k in row for row in result["epochs"])
+        },
+    }
+    card_file = _package(clf, WEIGHTS_DIR, args.name, info)
+    card = json.loads(card_file.read_text())
+    npz = WEIGHTS_DIR / card["weights_file"]
+
+    X_pub, y_pub = load_training_subset(None, usage="PublicTest")
+    shipped = load_pretrained(args.name)
+    card["public_test_accuracy"] = round(float(shipped.score(X_pub, y_pub)), 4)
+    shipped.set_params(tta=False)
+    card["public_test_accuracy_no_tta"] = round(float(shipped.score(X_pub, y_pub)), 4)
+    card_file.write_text(json.dumps(card, indent=1) + "\n")
+    print(
+        f"{npz} ({npz.stat().st_size / 1e6:.1f} MB), PublicTest accuracy "
+        f"{card['public_test_accuracy']} "
+        f"(no TTA {card['public_test_accuracy_no_tta']}; "
+        f"trained network {card['public_test_accuracy_trained_network']})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The training-recipe pieces: label smoothing, cosine schedule, shifts, precision."""
+
+import numpy as np
+import pytest
+
+from skfer import FERVGGClassifier, flip_horizontal
+from skfer._base import _make_dataset
+from skfer._recipe import (
+    CosineSchedule,
+    SmoothedSparseCrossentropy,
+    precision_scope,
+    random_shift_fn,
+)
+
+
+def test_smoothed_loss_matches_keras_categorical_with_smoothing():
+    import keras
+
+    rng = np.random.RandomState(0)
+    logits = rng.randn(16, 7).astype(np.float32)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = rng.randint(0, 7, size=16)
+    ours = SmoothedSparseCrossentropy(0.1)(y, proba)
+    theirs = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(
+        np.eye(7)[y], proba
+    )
+    np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-6)
+    plain = keras.losses.SparseCategoricalCrossentropy()(y, proba)
+    np.testing.assert_allclose(
+        float(SmoothedSparseCrossentropy(0.0)(y, proba)), float(plain), rtol=1e-6
+    )
+    assert float(ours) != pytest.approx(float(plain))
+
+
+def test_smoothed_loss_survives_keras_serialisation():
+    import keras
+
+    loss = SmoothedSparseCrossentropy(0.2)
+    again = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(again, SmoothedSparseCrossentropy)
+    assert again.label_smoothing == 0.2
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    sched = CosineSchedule(1.0, total_steps=110, warmup_steps=10)
+    rates = np.array([sched.rate(t) for t in range(120)])
+    np.testing.assert_allclose(rates[:10], np.arange(1, 11) / 10)
+    assert rates[10] == pytest.approx(1.0)
+    assert rates[60] == pytest.approx(0.5)  # half-way down the cosine
+    assert (np.diff(rates[10:110]) < 0).all()
+    np.testing.assert_allclose(rates[110:], 0.0, atol=1e-12)
+
+
+def test_random_shift_moves_each_face_by_its_own_offset():
+    import tensorflow as tf
+
+    # one bright pixel in the middle of each face: where it lands is the shift
+    X = np.zeros((64, 2304), dtype=np.uint8)
+    X[:, 24 * 48 + 24] = 255
+    moved = random_shift_fn(3, seed=0)(tf.constant(X)).numpy()
+    assert moved.shape == X.shape and moved.dtype == np.float32
+    peaks = np.array([np.unravel_index(m.argmax(), (48, 48)) for m in moved])
+    offsets = peaks - 24
+    assert np.abs(offsets).max() <= 3
+    assert len({tuple(o) for o in offsets}) > 5  # faces move differently
+    np.testing.assert_allclose(moved.sum(axis=1), 255, rtol=0.05)  # nothing lost
+
+
+def test_pipeline_shifts_are_fresh_every_epoch_and_labels_kept():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(32, 2304)).astype(np.uint8)
+    y = np.arange(32, dtype=np.int32)
+    ds = _make_dataset(
+        X, y, None, batch_size=8, shuffle=False, flip=False, seed=1, shift=4
+    )
+    epoch1 = np.concatenate([b[0].numpy() for b in ds])
+    epoch2 = np.concatenate([b[0].numpy() for b in ds])
+    labels = np.concatenate([b[1].numpy() for b in ds])
+    np.testing.assert_array_equal(labels, y)
+    assert not np.allclose(epoch1, epoch2)
+    assert not np.allclose(epoch1, X)
+
+
+def test_precision_scope_builds_bfloat16_layers_and_restores_policy():
+    import keras
+
+    before = keras.config.dtype_policy().name
+    with precision_scope("mixed_bfloat16"):
+        layer = keras.layers.Dense(3)
+    assert layer.compute_dtype == "bfloat16" and layer.variable_dtype == "float32"
+    assert keras.config.dtype_policy().name == before
+
+
+@pytest.fixture
+def tiny_vgg():
+    def make(**params):
+        defaults = dict(
+            block_filters=(8, 16),
+            dense_units=(16,),
+            epochs=3,
+            batch_size=64,
+            random_state=0,
+        )
+        return FERVGGClassifier(**{**defaults, **params})
+
+    return make
+
+
+def test_vgg_recipe_defaults_fit_and_log_learning_rate(expressions, tiny_vgg):
+    X, y = expressions
+    clf = tiny_vgg(warmup_epochs=1).fit(X, y)
+    assert clf.n_iter_ == 3  # no early stopping by default
+    assert clf.validation_indices_ is None  # trains on every face
+    rates = clf.history_["learning_rate"]
+    assert rates[0] == pytest.approx(2e-3)  # end of warm-up
+    assert rates[0] > rates[1] > rates[2] >= 0
+    assert isinstance(clf.model_.loss, SmoothedSparseCrossentropy)
+    assert clf.model_.optimizer.__class__.__name__ == "AdamW"
+    # tta on by default: the prediction is the mean of face and mirror
+    clf.set_params(tta=False)
+    p, m = clf.predict_proba(X[:4]), clf.predict_proba(flip_horizontal(X[:4]))
+    clf.set_params(tta=True)
+    np.testing.assert_allclose(clf.predict_proba(X[:4]), (p + m) / 2, atol=1e-6)
+
+
+def test_warm_start_fit_runs_a_new_curve(expressions, tiny_vgg):
+    X, y = expressions
+    clf = tiny_vgg(epochs=2, warmup_epochs=0, warm_start=True).fit(X, y)
+    steps = int(clf.model_.optimizer.iterations)
+    assert clf.history_["learning_rate"][-1] < 2e-3 / 50  # the curve's last step
+    clf.fit(X, y)  # the same network, trained along a fresh curve
+    assert int(clf.model_.optimizer.iterations) == 2 * steps
+    assert clf.history_["learning_rate"][0] > 1e-4
+
+
+def test_schedule_resumes_from_a_restored_optimizer_state():
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1.0), loss="mse")
+    sched = CosineSchedule(1.0, total_steps=100, warmup_steps=0, origin=0)
+    sched.set_model(model)
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(50)  # as restored from a checkpoint
+    sched.on_train_batch_begin(0)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.5)
+
+
+def test_constant_rate_without_schedule(expressions, tiny_vgg):
+    X, y = expressions
+    clf = tiny_vgg(lr_schedule=None, learning_rate=5e-4, epochs=1).fit(X, y)
+    assert "learning_rate" not in clf.history_
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(5e-4)
+
+
+def test_mixed_bfloat16_network_predicts_close_to_its_float32_twin(
+    expressions, tiny_vgg
+):
+    X, y = expressions
+    clf = tiny_vgg(precision="mixed_bfloat16", epochs=1).fit(X, y)
+    conv = clf.model_.get_layer("block1_conv1")
+    assert conv.compute_dtype == "bfloat16" and conv.kernel.dtype == "float32"
+    twin = tiny_vgg(epochs=1).fit(X, y)
+    assert twin.model_.get_layer("block1_conv1").compute_dtype == "float32"
+    twin.model_.set_weights(clf.model_.get_weights())
+    np.testing.assert_allclose(
+        clf.predict_proba(X[:32]), twin.predict_proba(X[:32]), atol=0.05
+    )
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
+        ({"lr_schedule": "step"}, "lr_schedule must be one of"),
+        ({"warmup_epochs": -1}, "warmup_epochs must be an int >= 0"),
+        ({"random_shift": 2.5}, "random_shift must be an int >= 0"),
+        ({"random_shift": 24}, "random_shift must be < 24 pixels"),
+        ({"precision": "float16"}, "precision must be one of"),
+        ({"convs_per_block": 0}, "convs_per_block must be an int >= 1"),
+        ({"block_filters": (8,) * 6}, "at most 5 blocks"),
+    ],
+)
+def test_bad_recipe_parameters_fail_in_fit(expressions, tiny_vgg, params, match):
+    X, y = expressions
+    clf = tiny_vgg(**params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+
+
+def test_shift_needs_faces():
+    from skfer import FERDNNClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, 10) * 255, np.repeat([0, 1], 20)
+    with pytest.raises(ValueError, match="random_shift > 0 needs 48x48 faces"):
+        FERDNNClassifier(hidden_units=(8,), epochs=1, random_shift=2).fit(X, y)
