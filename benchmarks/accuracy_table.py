@@ -1,0 +1,136 @@
+"""The README's table of FER2013 results, made from ``results/accuracy/*.json``.
+
+Each finished run of ``benchmarks/accuracy.py`` (and each ensemble of
+``benchmarks/ensemble.py``) is one row: what was trained, its PublicTest
+accuracy, per-class recall of the weakest and strongest classes, epochs,
+training minutes and machine, linked to its result file. Runs still going
+are listed with their latest epoch, marked as such.
+
+    .venv/bin/python benchmarks/accuracy_table.py          # print the table
+    .venv/bin/python benchmarks/accuracy_table.py --write  # update README.md
+
+``--write`` replaces what stands between the README's
+``<!-- accuracy-table:start -->`` and ``<!-- accuracy-table:end -->``
+markers; ``tests/test_benchmarks.py`` checks the README matches the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "accuracy"
+README = REPO / "README.md"
+START, END = "<!-- accuracy-table:start -->", "<!-- accuracy-table:end -->"
+
+
+#: what each recipe of accuracy.py trains
+RECIPES = {
+    "vgg": "`FERVGGClassifier()`: VGG-style + batch norm, AdamW, cosine, "
+    "flips + 4 px shifts, label smoothing 0.1, mirror TTA",
+    "study-cnn": "the study's CNN and recipe: `MirrorSampler` + "
+    "`FERCNNClassifier()`, Adam, early stopping",
+    "study-dnn": "the study's DNN and recipe: `MirrorSampler` + "
+    "`FERDNNClassifier()`, Adam, early stopping",
+}
+
+
+def _what(state: dict) -> str:
+    if state.get("description"):
+        return state["description"]
+    config = state["config"]
+    what = RECIPES.get(config["recipe"], config["recipe"])
+    if config.get("precision", "float32") != "float32":
+        what += f" ({config['precision']})"
+    if config.get("n_train"):
+        what += f", {config['n_train']} Training faces"
+    return what + f", seed {config.get('seed')}"
+
+
+def minutes_to(state: dict, target: float = 0.60) -> float | None:
+    """Training minutes at the end of the first epoch at ``target`` PublicTest.
+
+    Measured with the estimator's own prediction (TTA where it has it).
+    """
+    tta = state["config"].get("recipe") == "vgg"
+    key = "public_test_accuracy_tta" if tta else "public_test_accuracy"
+    for row in state.get("epochs", []):
+        if row.get(key, 0.0) >= target:
+            return row["train_minutes"]
+    return None
+
+
+def _row(path: Path) -> tuple[float, str]:
+    state = json.loads(path.read_text())
+    link = f"[{path.stem}](benchmarks/results/accuracy/{path.name})"
+    what = _what(state)
+    cpu = state.get("machine", {}).get("processor") or "?"
+    cpus = state.get("machine", {}).get("cpus")
+    where = f"{cpus} CPUs ({cpu})" if cpus else cpu
+    final = state.get("final")
+    if final is None:
+        rows = state.get("epochs", [])
+        last = rows[-1] if rows else {}
+        acc = last.get("public_test_accuracy_tta", last.get("public_test_accuracy"))
+        to60 = minutes_to(state)
+        text = (
+            f"| {link} | {what} | running: {acc} after epoch {len(rows)} | | "
+            f"{'' if to60 is None else f'{to60:.0f}'} | "
+            f"{len(rows)} of {state['config'].get('epochs')} | "
+            f"{state.get('train_seconds', 0) / 60:.0f} | {where} |"
+        )
+        return -1.0, text
+    recall = final["per_class_recall"]
+    worst = min(recall, key=recall.get)
+    best = max(recall, key=recall.get)
+    epochs = final.get("epochs_run", len(state.get("epochs", [])))
+    epochs = "" if epochs is None else epochs
+    minutes = state.get("train_seconds", 0) / 60
+    to60 = minutes_to(state)
+    text = (
+        f"| {link} | {what} | **{final['public_test_accuracy']:.4f}** | "
+        f"{worst} {recall[worst]:.2f}, {best} {recall[best]:.2f} | "
+        f"{'' if to60 is None else f'{to60:.0f}'} | {epochs} | "
+        f"{minutes:.0f} | {where} |"
+    )
+    return final["public_test_accuracy"], text
+
+
+def table() -> str:
+    """The markdown table, best PublicTest accuracy first."""
+    rows = sorted((_row(p) for p in sorted(RESULTS.glob("*.json"))), reverse=True)
+    head = [
+        "| run | what | PublicTest accuracy | recall: worst, best class "
+        "| minutes to 0.60 | epochs | training minutes | machine |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    return "\n".join(head + [text for _, text in rows])
+
+
+def updated_readme(text: str) -> str:
+    """``text`` (the README) with the table between the markers replaced."""
+    try:
+        before, rest = text.split(START, 1)
+        _, after = rest.split(END, 1)
+    except ValueError:
+        raise ValueError(f"README.md lacks the markers {START} ... {END}") from None
+    return f"{before}{START}\n{table()}\n{END}{after}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--write", action="store_true", help="update README.md")
+    args = parser.parse_args(argv)
+    if args.write:
+        README.write_text(updated_readme(README.read_text()))
+        print(f"updated {README}")
+    else:
+        print(table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The accuracy scripts in benchmarks/: resumable runs and the README's table."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(
+        name, REPO / "benchmarks" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_table_is_made_from_the_result_files():
+    table = _script("accuracy_table")
+    readme = (REPO / "README.md").read_text()
+    assert table.updated_readme(readme) == readme, (
+        "README.md's FER2013 table is stale: run "
+        "`python benchmarks/accuracy_table.py --write`"
+    )
+    for path in table.RESULTS.glob("*.json"):
+        assert path.stem in readme
+
+
+def test_minutes_to_target_reads_the_first_epoch_at_target():
+    table = _script("accuracy_table")
+    state = {
+        "config": {"recipe": "study-cnn"},
+        "epochs": [
+            {"train_minutes": 3.0, "public_test_accuracy": 0.55},
+            {"train_minutes": 6.0, "public_test_accuracy": 0.61},
+            {"train_minutes": 9.0, "public_test_accuracy": 0.62},
+        ],
+    }
+    assert table.minutes_to(state, 0.60) == 6.0
+    assert table.minutes_to(state, 0.70) is None
+
+
+@pytest.mark.slow
+def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
+    """An interrupted run continues from its checkpoint and loses no epoch."""
+    out, ckpt = tmp_path / "run.json", tmp_path / "ckpt"
+    env = {**os.environ, "SKFER_FER2013": str(fer2013_dir / "fer2013.csv.gz")}
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "accuracy.py"),
+        "--recipe", "vgg", "--n-train", "400", "--epochs", "3",
+        "--out", str(out), "--checkpoint", str(ckpt),
+    ]  # fmt: skip
+    # --max-minutes 0: stop (as if interrupted) after the first epoch
+    first = subprocess.run([*cmd, "--max-minutes", "0"], env=env, capture_output=True)
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    state = json.loads(out.read_text())
+    assert len(state["epochs"]) == 1 and state["final"] is None
+    assert (ckpt / "model.keras").is_file()
+    second = subprocess.run(cmd, env=env, capture_output=True)
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    assert b"resuming after epoch 1" in second.stdout
+    state = json.loads(out.read_text())
+    assert [r["epoch"] for r in state["epochs"]] == [1, 2, 3]
+    assert state["resumed"] == 1
+    # two warm-up epochs, then the cosine: the resumed epoch 2 ends the
+    # warm-up (it does not start it again) and epoch 3 decays
+    rates = [r["learning_rate"] for r in state["epochs"]]
+    assert rates[0] == pytest.approx(1e-3) and rates[1] == pytest.approx(2e-3)
+    assert 0 <= rates[2] < rates[1]
+    final = state["final"]
+    assert final["epochs_run"] == 3 and 0 <= final["public_test_accuracy"] <= 1
+    assert set(final["per_class_recall"]) >= {"Angry", "Disgust", "Fear", "Happy"}
+    assert (ckpt / "model.joblib").is_file()
+    # a third call has nothing left to do; another configuration is refused
+    again = subprocess.run(cmd, env=env, capture_output=True)
+    assert again.returncode == 0 and b"already finished" in again.stdout
+    other = subprocess.run(
+        [*cmd[:-4], "--epochs", "5", "--out", str(out), "--checkpoint", str(ckpt)],
+        env=env,
+        capture_output=True,
+    )
+    assert other.returncode == 2 and b"another configuration" in other.stderr
