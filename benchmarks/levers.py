@@ -12,7 +12,8 @@ Training configurations (``--what train``): ``mode`` is
 - ``keras``: the plain-Keras baseline (the study's net from
   ``benchmarks/_common.py``, ``model.fit`` on ``X / 255`` float32 NumPy arrays,
   one-hot labels, ``categorical_crossentropy``);
-- ``pipe``: skfer's network (``build_cnn`` / ``build_dnn``) and skfer's
+- ``pipe``: skfer's network (``build_cnn`` / ``build_dnn`` / ``build_vgg``,
+  by ``net``) and skfer's
   ``tf.data`` pipeline (``skfer._base._make_dataset``: uint8, in-graph cast and
   random flips) into ``model.fit``; ``spe`` (steps_per_execution), ``jit``
   (XLA) and ``policy`` (Keras dtype policy) apply to it;
@@ -105,6 +106,20 @@ SETS: dict[str, list[tuple[str, dict]]] = {
         ("skfer pipeline, float32", {"what": T, "mode": "pipe"}),
         (
             "skfer pipeline, mixed_bfloat16",
+            {"what": T, "mode": "pipe", "policy": "mixed_bfloat16"},
+        ),
+    ],
+    # skfer's VGG (118 M multiply-adds per face, 1.6x the study's CNN) in
+    # float32 and bfloat16, beside the study's CNN in skfer's pipeline
+    "vgg-precision": [
+        ("study CNN, skfer pipeline, float32", {"what": T, "mode": "pipe"}),
+        ("VGG, skfer pipeline, float32", {"what": T, "mode": "pipe", "net": "vgg"}),
+        (
+            "VGG, skfer pipeline, mixed_bfloat16",
+            {"what": T, "mode": "pipe", "net": "vgg", "policy": "mixed_bfloat16"},
+        ),
+        (
+            "study CNN, skfer pipeline, mixed_bfloat16",
             {"what": T, "mode": "pipe", "policy": "mixed_bfloat16"},
         ),
     ],
@@ -257,7 +272,7 @@ def _measure(cfg: dict) -> dict:
     import keras
     import tensorflow as tf
 
-    from skfer.architectures import build_cnn, build_dnn
+    from skfer.architectures import build_cnn, build_dnn, build_vgg
 
     net = cfg.get("net", "cnn")
     n = int(cfg.get("n", 1536))
@@ -285,7 +300,8 @@ def _measure(cfg: dict) -> dict:
             else:
                 _make_dataset = _gather_dataset
 
-            model = (build_cnn if net == "cnn" else build_dnn)(7, seed=0)
+            builders = {"cnn": build_cnn, "dnn": build_dnn, "vgg": build_vgg}
+            model = builders[net](7, seed=0)
             model.compile(
                 optimizer="adam",
                 loss="sparse_categorical_crossentropy",
@@ -299,7 +315,7 @@ def _measure(cfg: dict) -> dict:
                 None,
                 batch_size=batch,
                 shuffle=True,
-                flip=net == "cnn",
+                flip=net != "dnn",
                 seed=0,
             )
             model.fit(ds, epochs=epochs, verbose=0, callbacks=[timer])

@@ -339,3 +339,22 @@ def test_networks_taking_faces_in_0_1(faces, method):
     maps_unit = saliency_maps(unit, faces / 255.0, **common)
     scale = 1.0 if method == "gradcam" else 255.0  # Grad-CAM: no input gradient
     np.testing.assert_allclose(maps_unit, scale * maps_raw, rtol=2e-3, atol=1e-6)
+
+
+def test_vgg_maps_and_filters(expressions, faces):
+    """The inspection tools work on the VGG's batch-normalised layers too."""
+    from skfer import FERVGGClassifier
+    from skfer.inspection import filter_patterns
+    from skfer.inspection._model import spatial_layers
+
+    X, y = expressions
+    vgg = FERVGGClassifier(
+        block_filters=(4, 8), dense_units=(8,), epochs=1, random_state=0
+    ).fit(X, y)
+    assert "block2_conv2_act" in spatial_layers(vgg.model_)
+    for method, kw in [("gradient", {}), ("gradcam", {"layer": "block2_conv2_act"})]:
+        maps = saliency_maps(vgg, faces[:3], method=method, **kw)
+        assert maps.shape == (3, 48, 48) and np.isfinite(maps).all()
+        assert maps.std() > 0
+    patterns, _ = filter_patterns(vgg, "block1_conv1_act", filters=[0, 1], steps=5)
+    assert patterns.shape[0] == 2
