@@ -2,8 +2,9 @@
 
 Loads the fitted estimators of the given runs (``runs/accuracy/<run>/
 model.joblib``), averages their PublicTest class probabilities with equal
-weights (what ``sklearn.ensemble.VotingClassifier(voting="soft")`` computes;
-nothing is fitted or chosen on PublicTest) and records the ensemble's and
+weights (``sklearn.ensemble.VotingClassifier(voting="soft")`` over
+``sklearn.frozen.FrozenEstimator`` members; nothing is fitted or chosen on
+PublicTest) and records the ensemble's and
 each member's accuracy, the gain over the best member, and per-class recall,
 in ``benchmarks/results/accuracy/<name>.json``::
 
@@ -29,19 +30,6 @@ from _common import REPO, RESULTS_DIR, load_training_subset, machine  # noqa: E4
 from accuracy import _final_metrics, _write_json  # noqa: E402
 
 
-class _Averaged:
-    """Soft voting over fitted members (predict only)."""
-
-    def __init__(self, members):
-        self.members = members
-
-    def predict_proba(self, X):
-        return sum(m.predict_proba(X) for m in self.members) / len(self.members)
-
-    def predict(self, X):
-        return self.members[0].classes_[self.predict_proba(X).argmax(axis=1)]
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", nargs="+", required=True)
@@ -54,11 +42,16 @@ def main(argv=None) -> int:
         return 2
 
     from skfer import load_model
+    from skfer.report._training import make_ensemble
 
     X_pub, y_pub = load_training_subset(None, usage="PublicTest")
     members = [load_model(f) for f in files]
+    # VotingClassifier(voting="soft") over FrozenEstimator members: "fitting"
+    # it only reads the class labels of these 140 Training faces; no member is refitted
+    X_few, y_few = load_training_subset(7 * 20, seed=0)
+    voting = make_ensemble(dict(zip(args.runs, members, strict=True)), X_few, y_few)
     t0 = time.time()
-    final = _final_metrics(_Averaged(members), X_pub, y_pub)
+    final = _final_metrics(voting, X_pub, y_pub)
     member_acc = {
         run: round(float((m.predict(X_pub) == y_pub).mean()), 4)
         for run, m in zip(args.runs, members, strict=True)

@@ -27,7 +27,7 @@ SHARED = {
     ),
 }
 
-NEEDS_FACES = "uses data with n_features != 2304; the CNN needs 48x48 faces"
+NEEDS_FACES = "uses data with n_features != 2304; the CNN and the VGG need 48x48 faces"
 CNN_DATA_CHECKS = [
     "check_all_zero_sample_weights_error",
     "check_class_weight_classifiers",

@@ -148,10 +148,22 @@ def _assert_one_line_error(status, capsys, match):
     assert "Traceback" not in err
 
 
+def test_train_vgg_on_synthetic_faces(tmp_path, capsys):
+    from skfer import FERVGGClassifier, load_model
+
+    out = tmp_path / "vgg.joblib"
+    argv = ["train", "--model", "vgg", "--n-train", "140", "--epochs", "1"]
+    assert cli([*argv, "--out", str(out), "--quiet"]) == 0
+    model = load_model(out)
+    assert isinstance(model, FERVGGClassifier) and model.n_iter_ == 1
+    assert model.predict(np.zeros((2, 2304), np.uint8)).shape == (2,)
+
+
 def test_unknown_model_name(tmp_path, capsys):
     status = cli(["report", "--models", "cnn,svm", "--out", str(tmp_path / "r")])
     _assert_one_line_error(status, capsys, "unknown model name.*'svm'")
     assert parse_models(" DNN , cnn") == ["cnn", "dnn"]
+    assert parse_models("ensemble,vgg") == ["vgg", "ensemble"]
 
 
 def test_unreadable_data(tmp_path, capsys):

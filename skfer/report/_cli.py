@@ -86,7 +86,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--models",
         default="cnn,dnn,ensemble",
-        help="comma-separated: cnn, dnn, ensemble (default: all three)",
+        help="comma-separated: cnn, dnn, vgg, ensemble (default: cnn,dnn,ensemble)",
     )
     parser.add_argument(
         "--epochs",
@@ -175,7 +175,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     _common(parser)
     parser.add_argument(
-        "--model", default="cnn", help="cnn, dnn or ensemble (default: cnn)"
+        "--model", default="cnn", help="cnn, dnn, vgg or ensemble (default: cnn)"
     )
     parser.add_argument("--epochs", type=_positive_int, help="maximum epochs")
     parser.add_argument(

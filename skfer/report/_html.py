@@ -84,7 +84,7 @@ def draw_figures(
     out : pathlib.Path
         The report folder.
     models : dict of str to estimator
-        Fitted models by name (``"cnn"``, ``"dnn"``, ``"ensemble"``).
+        Fitted models by name (``"cnn"``, ``"dnn"``, ``"vgg"``, ``"ensemble"``).
     splits : dict of str to (X, y)
         Test splits by Usage name (saliency and layer outputs use the first).
     filter_steps : int, default=100
@@ -150,7 +150,7 @@ def draw_figures(
             ),
         )
     for name, est in networks.items():
-        what = "last convolution" if name == "cnn" else "first hidden layer"
+        what = "first hidden layer" if name == "dnn" else "last convolution"
         save(
             "Filters",
             f"filters_{name}.png",
