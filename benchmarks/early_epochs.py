@@ -5,8 +5,8 @@ A plain-Keras check, independent of skfer's classifiers: the study's CNN
 trained one epoch at a time on all Training faces (shuffled once, seeded),
 with the PublicTest accuracy after each epoch. A network that predicts only
 the majority class (Happy) scores the class prior, 0.2606 on the shared
-file's PublicTest. Used to read ``time_to_accuracy.py`` and
-``bf16_tradeoff.py`` results, whose short runs stayed at that prior.
+file's PublicTest. Used to read ``accuracy.py --recipe study-cnn``
+and ``bf16_tradeoff.py`` results, whose short runs stayed at that prior.
 
 Run from the repository root (~90 s per epoch on 2 quiet cores)::
 
