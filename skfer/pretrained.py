@@ -5,7 +5,7 @@ the package (``skfer/_weights/``), next to a JSON card that says how the
 network was trained (the exact command and its result file under
 ``benchmarks/results/accuracy/``), its hyper-parameters, the SHA-256 of the
 weights file and the accuracy *these* weights score on FER2013's PublicTest.
-A compact network (1.8 million parameters, 3.4 MB) keeps the repository and
+A compact network (1.8 million parameters, 3.3 MB) keeps the repository and
 the wheel small and works offline, with no download on first use; float16
 halves the file and costs nothing measurable in accuracy (the card holds both
 figures, from ``benchmarks/make_pretrained.py``). At load time the weights are
