@@ -24,6 +24,12 @@ optimiser's step count, so it continues on the same curve (the shuffling
 order restarts from its seed, and ``study-*`` early stopping restarts its
 patience). ``--fresh`` starts again.
 
+``--param KEY=VALUE`` (repeatable) changes one of the classifier's parameters
+for an ablation of the recipe, e.g. ``--param random_shift=0`` or
+``--param lr_schedule=None``; VALUE is read as JSON (``0``, ``0.1``,
+``null``, ``true``), ``None`` means ``None``, anything else is a string. The
+changed parameters are part of the run's configuration.
+
 At the end the fitted estimator is saved (``skfer.save_model``) next to the
 checkpoint, and the result, with the exact command, configuration, seed,
 epochs, wall time, machine, PublicTest accuracy and per-class recall, goes to
@@ -83,9 +89,55 @@ def build_estimator(args, callback):
         seed = args.seed + 7919 * args.resumed
     common = dict(random_state=seed, callbacks=[callback], precision=args.precision)
     if args.recipe == "vgg":
-        return FERVGGClassifier(epochs=args.epochs, **common)
-    cls = FERCNNClassifier if args.recipe == "study-cnn" else FERDNNClassifier
-    return make_pipeline(MirrorSampler(), cls(epochs=args.epochs, **common))
+        clf = FERVGGClassifier(epochs=args.epochs, **common)
+    else:
+        cls = FERCNNClassifier if args.recipe == "study-cnn" else FERDNNClassifier
+        clf = cls(epochs=args.epochs, **common)
+    clf.set_params(**args.params)
+    return clf if args.recipe == "vgg" else make_pipeline(MirrorSampler(), clf)
+
+
+def parse_params(items, recipe: str) -> dict:
+    """``["random_shift=0", ...]`` as ``{"random_shift": 0, ...}``, checked.
+
+    Raises ValueError naming the item that is malformed or not a parameter of
+    the recipe's classifier (or one the script sets itself).
+    """
+    from skfer import FERCNNClassifier, FERDNNClassifier, FERVGGClassifier
+
+    cls = {
+        "vgg": FERVGGClassifier,
+        "study-cnn": FERCNNClassifier,
+        "study-dnn": FERDNNClassifier,
+    }[recipe]
+    known = set(cls().get_params()) - {
+        "epochs",
+        "random_state",
+        "callbacks",
+        "precision",
+    }
+    params = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--param {item!r}: expected KEY=VALUE")
+        if key not in known:
+            raise ValueError(
+                f"--param {item!r}: {key!r} is not a parameter {cls.__name__} "
+                f"takes here; choose from {sorted(known)}"
+            )
+        if text.strip() == "None":
+            value = None
+        else:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                value = text
+        if isinstance(value, list):
+            value = tuple(value)  # e.g. hidden_units=[512,512]
+        params[key] = value
+    return params
 
 
 def make_callback(state, *, X_pub, y_pub, out, ckpt_dir, args, resume_from, clock):
@@ -201,7 +253,18 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--fresh", action="store_true")
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="change a classifier parameter (repeatable), e.g. random_shift=0",
+    )
     args = parser.parse_args(argv)
+    try:
+        args.params = parse_params(args.param, args.recipe)
+    except ValueError as exc:
+        print(f"accuracy: {exc}", file=sys.stderr)
+        return 2
     if args.epochs is None:
         args.epochs = 60 if args.recipe == "vgg" else 100
     name = args.name or f"{args.recipe}-{args.precision}-s{args.seed}"
@@ -221,12 +284,14 @@ def main(argv=None) -> int:
         k: getattr(args, k)
         for k in ("recipe", "epochs", "precision", "seed", "n_train")
     }
+    if args.params:  # only when set: older checkpoints stay resumable
+        config["params"] = {k: args.params[k] for k in sorted(args.params)}
     state, resume_from = None, None
     if args.fresh and ckpt_dir is not None and ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)
     if ckpt_dir is not None and (ckpt_dir / "state.json").is_file():
         saved = json.loads((ckpt_dir / "state.json").read_text())
-        if saved.get("config") != config:
+        if saved.get("config") != json.loads(json.dumps(config)):
             print(
                 f"accuracy: {ckpt_dir} holds a run of another configuration "
                 f"({saved.get('config')}); use --fresh or another --name",

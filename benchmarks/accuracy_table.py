@@ -45,6 +45,10 @@ def _what(state: dict) -> str:
     what = RECIPES.get(config["recipe"], config["recipe"])
     if config.get("precision", "float32") != "float32":
         what += f" ({config['precision']})"
+    if config.get("params"):
+        what += ", with " + ", ".join(
+            f"`{k}={v!r}`" for k, v in sorted(config["params"].items())
+        )
     if config.get("n_train"):
         what += f", {config['n_train']} Training faces"
     return what + f", seed {config.get('seed')}"

@@ -31,11 +31,14 @@ from ._recipe import (
     PRECISIONS,
     CosineSchedule,
     SmoothedSparseCrossentropy,
+    check_tta,
     precision_scope,
     random_shift_fn,
+    tta_views,
+    view_indices,
 )
 from ._tf import BaseWrapper, KerasClassifier, keras, tf
-from .augmentation import flip_horizontal, mirror_groups
+from .augmentation import mirror_groups
 from .datasets._labels import IMAGE_SIDE, N_PIXELS
 
 _FIT_KWARGS = ("validation_data",)
@@ -281,6 +284,7 @@ class FERClassifierBase(KerasClassifier):
                 f"random_shift must be < {IMAGE_SIDE // 2} pixels. "
                 f"Got {self.random_shift!r} instead."
             )
+        check_tta(self.tta)
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"precision must be one of {PRECISIONS}. "
@@ -553,12 +557,22 @@ class FERClassifierBase(KerasClassifier):
             )
         X, _ = self._validate_data(X)
         X = _network_input(X)
-        proba = self._forward(X)
-        if self.tta:
-            if X.shape[1] != N_PIXELS:
-                raise ValueError("tta=True needs 48x48 faces (2304 features).")
-            proba = (proba + self._forward(flip_horizontal(X))) / 2.0
-        return proba
+        views = tta_views(self.tta)
+        if len(views) == 1:
+            return self._forward(X)
+        if X.shape[1] != N_PIXELS:
+            raise ValueError(
+                f"tta={self.tta!r} needs 48x48 faces ({N_PIXELS} features). "
+                f"Got {X.shape[1]} features."
+            )
+        images = X.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+        total = None
+        for view in views:
+            rows, cols = view_indices(*view)
+            face = np.ascontiguousarray(images[:, rows][:, :, cols])
+            proba = self._forward(face.reshape(len(X), N_PIXELS))
+            total = proba if total is None else total + proba
+        return total / len(views)
 
     def predict(self, X) -> np.ndarray:
         """Predict the expression class of faces.

@@ -9,7 +9,10 @@
   is built (``"mixed_bfloat16"`` computes in bfloat16 and keeps float32
   weights);
 - :func:`random_shift_fn`: per-face random translation inside the input
-  pipeline.
+  pipeline;
+- :func:`tta_views` / :func:`view_indices`: the views of a face that
+  test-time augmentation (``tta``) averages, as row and column gathers (the
+  same indices serve NumPy prediction and the exported TensorFlow graph).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import contextlib
 import math
 from collections.abc import Iterator
 
+import numpy as np
+
 from ._tf import keras, tf
 from .datasets._labels import IMAGE_SIDE
 
@@ -25,6 +30,11 @@ from .datasets._labels import IMAGE_SIDE
 PRECISIONS = ("float32", "mixed_bfloat16")
 #: The schedules a classifier's ``lr_schedule`` accepts.
 LR_SCHEDULES = (None, "cosine")
+#: The string values a classifier's ``tta`` accepts (besides True and False).
+TTA_MODES = ("flip", "flip+shift")
+#: (rows, columns) offsets of the views of ``tta="flip+shift"``, each also
+#: mirrored: the face, and the face moved 2 pixels up, down, left and right.
+TTA_SHIFTS = ((0, 0), (2, 0), (-2, 0), (0, 2), (0, -2))
 
 
 @keras.saving.register_keras_serializable(package="skfer")
@@ -128,3 +138,42 @@ def random_shift_fn(max_shift: int, seed: int | None):
         return tf.reshape(moved, (-1, IMAGE_SIDE * IMAGE_SIDE))
 
     return shift
+
+
+def check_tta(tta) -> None:
+    """Raise ValueError unless ``tta`` is a bool or one of :data:`TTA_MODES`."""
+    if isinstance(tta, (bool, np.bool_)):
+        return
+    if isinstance(tta, str) and tta in TTA_MODES:
+        return
+    raise ValueError(
+        f"tta must be True, False or one of {TTA_MODES}. Got {tta!r} instead."
+    )
+
+
+def tta_views(tta) -> tuple[tuple[bool, int, int], ...]:
+    """The ``(mirrored, row shift, column shift)`` views that ``tta`` averages.
+
+    ``False``: the face alone; ``True`` or ``"flip"``: the face and its mirror;
+    ``"flip+shift"``: each of :data:`TTA_SHIFTS`, plain and mirrored (10).
+    """
+    check_tta(tta)
+    if tta is False or tta is np.False_:
+        return ((False, 0, 0),)
+    shifts = TTA_SHIFTS if tta == "flip+shift" else ((0, 0),)
+    return tuple((mirror, dy, dx) for dy, dx in shifts for mirror in (False, True))
+
+
+def view_indices(mirrored: bool, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices that gather one view of a 48x48 face.
+
+    ``view[i, j] = face[rows[i], cols[j]]``: the face mirrored left-right if
+    ``mirrored``, then moved ``dy`` pixels down and ``dx`` right, the edge
+    pixels repeated into the uncovered border (as in training's shifts).
+    """
+    ramp = np.arange(IMAGE_SIDE)
+    rows = np.clip(ramp - dy, 0, IMAGE_SIDE - 1)
+    cols = np.clip(ramp - dx, 0, IMAGE_SIDE - 1)
+    if mirrored:
+        cols = IMAGE_SIDE - 1 - cols
+    return rows.astype(np.int32), cols.astype(np.int32)

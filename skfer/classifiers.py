@@ -64,9 +64,13 @@ _COMMON_PARAMS = """
         computes in bfloat16 with float32 weights (faster on CPUs with
         AVX512-BF16 or AMX, see benchmarks/README.md; the softmax stays
         float32).
-    tta : bool, default={tta}
+    tta : bool or {{"flip", "flip+shift"}}, default={tta}
         Test-time augmentation: ``predict_proba`` averages the probabilities
-        of each face and its mirror.
+        of several views of each face. ``True`` or ``"flip"``: the face and
+        its mirror; ``"flip+shift"``: those two and both moved 2 pixels up,
+        down, left and right (10 views, 5x the prediction cost; edge pixels
+        fill the border, as in training's ``random_shift``). Read at predict
+        time, so it can be changed on a fitted model with ``set_params``.
     rescale : float, default=1/255
         Scale applied to X by the network's first layer. The default expects
         raw grey levels 0..255 (uint8 or float); use 1.0 for X in [0, 1].
@@ -189,7 +193,7 @@ class FERCNNClassifier(FERClassifierBase):
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
         precision: str = "float32",
-        tta: bool = False,
+        tta: bool | str = False,
         rescale: float = 1.0 / 255.0,
         class_weight=None,
         random_state=None,
@@ -297,7 +301,7 @@ class FERDNNClassifier(FERClassifierBase):
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
         precision: str = "float32",
-        tta: bool = False,
+        tta: bool | str = False,
         rescale: float = 1.0 / 255.0,
         class_weight=None,
         random_state=None,
@@ -432,7 +436,7 @@ class FERVGGClassifier(FERClassifierBase):
         lr_schedule: str | None = "cosine",
         warmup_epochs: int = 2,
         precision: str = "float32",
-        tta: bool = True,
+        tta: bool | str = True,
         rescale: float = 1.0 / 255.0,
         class_weight=None,
         random_state=None,

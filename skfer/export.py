@@ -11,7 +11,8 @@ Supported estimators: a fitted :class:`~skfer.FERCNNClassifier` or
 are samplers (skipped at predict time, like :class:`~skfer.MirrorSampler`),
 and a soft-voting :class:`~sklearn.ensemble.VotingClassifier` of those (its
 weighted average of probabilities is computed inside the exported graph).
-Test-time augmentation (``tta=True``) is exported as well.
+Test-time augmentation (``tta=True``, ``"flip"`` or ``"flip+shift"``) is
+exported as well.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from sklearn.ensemble import VotingClassifier
 from sklearn.utils.validation import check_is_fitted
 
+from ._recipe import tta_views, view_indices
 from .datasets._labels import IMAGE_SIDE, N_PIXELS
 
 __all__ = ["export_onnx", "export_tflite"]
@@ -96,11 +98,18 @@ def _serving_fn(members: list[tuple[Any, float]]) -> Callable:
         x = tf.cast(pixels, tf.float32)
         total = None
         for est, weight in members:
-            proba = est.model_(x, training=False)
-            if est.tta:
+            views = tta_views(est.tta)
+            if len(views) == 1:
+                proba = est.model_(x, training=False)
+            else:
                 images = tf.reshape(x, (-1, IMAGE_SIDE, IMAGE_SIDE))
-                mirrored = tf.reshape(tf.reverse(images, axis=[2]), (-1, N_PIXELS))
-                proba = (proba + est.model_(mirrored, training=False)) / 2.0
+                proba = 0.0
+                for view in views:
+                    rows, cols = view_indices(*view)
+                    face = tf.gather(tf.gather(images, rows, axis=1), cols, axis=2)
+                    face = tf.reshape(face, (-1, N_PIXELS))
+                    proba = proba + est.model_(face, training=False)
+                proba = proba / float(len(views))
             term = proba * weight
             total = term if total is None else total + term
         return total

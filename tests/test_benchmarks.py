@@ -47,6 +47,38 @@ def test_minutes_to_target_reads_the_first_epoch_at_target():
     assert table.minutes_to(state, 0.70) is None
 
 
+def test_accuracy_params_are_parsed_and_checked():
+    accuracy = _script("accuracy")
+    params = accuracy.parse_params(
+        ["random_shift=0", "lr_schedule=None", "label_smoothing=0.05",
+         "optimizer=sgd", "random_flip=false"],
+        "vgg",
+    )  # fmt: skip
+    assert params == {
+        "random_shift": 0,
+        "lr_schedule": None,
+        "label_smoothing": 0.05,
+        "optimizer": "sgd",
+        "random_flip": False,
+    }
+    assert accuracy.parse_params(["hidden_units=[512, 512]"], "study-dnn") == {
+        "hidden_units": (512, 512)
+    }
+    assert accuracy.parse_params(None, "vgg") == {}
+    with pytest.raises(ValueError, match="'hidden_units' is not a parameter"):
+        accuracy.parse_params(["hidden_units=[8]"], "vgg")
+    with pytest.raises(ValueError, match="expected KEY=VALUE"):
+        accuracy.parse_params(["random_shift"], "vgg")
+    with pytest.raises(ValueError, match="'epochs' is not a parameter"):
+        accuracy.parse_params(["epochs=3"], "vgg")  # --epochs sets it
+
+
+def test_accuracy_table_names_the_changed_parameters():
+    table = _script("accuracy_table")
+    state = {"config": {"recipe": "vgg", "seed": 1, "params": {"random_shift": 0}}}
+    assert "`random_shift=0`" in table._what(state)
+
+
 @pytest.mark.slow
 def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
     """An interrupted run continues from its checkpoint and loses no epoch."""
@@ -57,6 +89,7 @@ def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
         str(REPO / "benchmarks" / "accuracy.py"),
         "--recipe", "vgg", "--n-train", "400", "--epochs", "3",
         "--out", str(out), "--checkpoint", str(ckpt),
+        "--param", "label_smoothing=0", "--param", "block_filters=[8, 16]",
     ]  # fmt: skip
     # --max-minutes 0: stop (as if interrupted) after the first epoch
     first = subprocess.run([*cmd, "--max-minutes", "0"], env=env, capture_output=True)
@@ -70,6 +103,8 @@ def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
     state = json.loads(out.read_text())
     assert [r["epoch"] for r in state["epochs"]] == [1, 2, 3]
     assert state["resumed"] == 1
+    assert state["config"]["params"] == {"block_filters": [8, 16], "label_smoothing": 0}
+    assert "block_filters=(8, 16)" in state["estimator"]
     # two warm-up epochs, then the cosine: the resumed epoch 2 ends the
     # warm-up (it does not start it again) and epoch 3 decays
     rates = [r["learning_rate"] for r in state["epochs"]]

@@ -111,6 +111,19 @@ def test_ensemble_and_pipeline_export(fer_cnn, fer_faces, tmp_path, tiny_dnn):
     )
 
 
+def test_flip_shift_tta_is_exported(fer_cnn, fer_faces, tmp_path):
+    _, _, X_test, _ = fer_faces
+    plain = fer_cnn.predict_proba(X_test[:64])
+    fer_cnn.set_params(tta="flip+shift")  # read at predict time: no refit
+    try:
+        onnx = ONNXModel(export_onnx(fer_cnn, tmp_path / "shift.onnx"))
+        expected = fer_cnn.predict_proba(X_test[:64])
+    finally:
+        fer_cnn.set_params(tta=False)
+    np.testing.assert_allclose(onnx.predict_proba(X_test[:64]), expected, atol=ATOL)
+    assert not np.allclose(expected, plain, atol=1e-4)
+
+
 def test_export_rejects_what_it_cannot_export(fer_cnn, fer_faces, tmp_path):
     X, y, _, _ = fer_faces
     with pytest.raises(TypeError, match="Got LogisticRegression"):

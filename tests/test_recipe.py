@@ -10,6 +10,8 @@ from skfer._recipe import (
     SmoothedSparseCrossentropy,
     precision_scope,
     random_shift_fn,
+    tta_views,
+    view_indices,
 )
 
 
@@ -121,6 +123,56 @@ def test_vgg_recipe_defaults_fit_and_log_learning_rate(expressions, tiny_vgg):
     p, m = clf.predict_proba(X[:4]), clf.predict_proba(flip_horizontal(X[:4]))
     clf.set_params(tta=True)
     np.testing.assert_allclose(clf.predict_proba(X[:4]), (p + m) / 2, atol=1e-6)
+
+
+def _edge_shift(images, dy, dx):
+    """Move (n, 48, 48) images dy down and dx right, repeating the edges."""
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2)), mode="edge")
+    return padded[:, 2 - dy : 50 - dy, 2 - dx : 50 - dx]
+
+
+def test_tta_view_indices_mirror_and_shift_with_edges():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(3, 2304)).astype(np.uint8)
+    images = X.reshape(3, 48, 48)
+    rows, cols = view_indices(True, 0, 0)
+    np.testing.assert_array_equal(
+        images[:, rows][:, :, cols].reshape(3, -1), flip_horizontal(X)
+    )
+    for dy, dx in [(2, 0), (-2, 0), (0, 2), (0, -2)]:
+        rows, cols = view_indices(False, dy, dx)
+        np.testing.assert_array_equal(
+            images[:, rows][:, :, cols], _edge_shift(images, dy, dx)
+        )
+    assert len(tta_views(False)) == 1
+    assert tta_views(True) == tta_views("flip") == ((False, 0, 0), (True, 0, 0))
+    views = tta_views("flip+shift")
+    assert len(set(views)) == 10 and (True, -2, 0) in views
+
+
+def test_flip_shift_tta_averages_ten_views(expressions, tiny_vgg):
+    X, y = expressions
+    clf = tiny_vgg(epochs=1, tta=False).fit(X, y)
+    images = X[:5].reshape(5, 48, 48)
+    expected = np.zeros((5, 7))
+    for dy, dx in [(0, 0), (2, 0), (-2, 0), (0, 2), (0, -2)]:
+        moved = _edge_shift(images, dy, dx).reshape(5, -1)
+        expected += clf.predict_proba(moved) + clf.predict_proba(flip_horizontal(moved))
+    clf.set_params(tta="flip+shift")
+    np.testing.assert_allclose(clf.predict_proba(X[:5]), expected / 10, atol=1e-6)
+    assert not np.allclose(
+        clf.predict_proba(X[:5]), clf.set_params(tta="flip").predict_proba(X[:5])
+    )
+
+
+@pytest.mark.parametrize("tta", ["shift", 2, None])
+def test_bad_tta_is_refused_at_fit_and_predict(expressions, tiny_vgg, tta):
+    X, y = expressions
+    with pytest.raises(ValueError, match="tta must be True, False or one of"):
+        tiny_vgg(tta=tta).fit(X, y)
+    clf = tiny_vgg(epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="tta must be True, False or one of"):
+        clf.set_params(tta=tta).predict(X[:2])
 
 
 def test_warm_start_fit_runs_a_new_curve(expressions, tiny_vgg):

@@ -1,0 +1,107 @@
+"""PublicTest accuracy of one fitted network under each test-time augmentation.
+
+Evaluates a shipped network (``--model pretrained:fer2013-vgg``, the default)
+or a saved one (``--model runs/accuracy/<run>/model.joblib``) with
+``tta=False`` (the face alone), ``"flip"`` (face and mirror, 2 views) and
+``"flip+shift"`` (those and both moved 2 pixels up, down, left and right, 10
+views). Nothing is trained or chosen here: the network is fixed and the three
+modes were fixed before measuring (the shift TTA follows the crops averaged at
+test time by Khaireddin & Chen 2021, scaled to the 4-pixel shifts the network
+was trained with). The result, with per-class recall of ``--tta`` (the
+headline, default ``"flip+shift"``) and the accuracy of every mode, goes to
+``benchmarks/results/accuracy/<name>.json``, a row of the README's table::
+
+    .venv/bin/python benchmarks/tta.py --model pretrained:fer2013-vgg
+
+Exits non-zero only when it cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import REPO, RESULTS_DIR, load_training_subset, machine  # noqa: E402
+from accuracy import _final_metrics, _write_json  # noqa: E402
+
+MODES = (False, "flip", "flip+shift")
+
+
+def load(model: str):
+    """The fitted classifier named by ``--model``, what it is (text), its card."""
+    from skfer import list_pretrained, load_model, load_pretrained
+
+    if model.startswith("pretrained:"):
+        name = model.split(":", 1)[1]
+        card = list_pretrained()[name]
+        return load_pretrained(name), f"the shipped `{name}` weights", card
+    path = Path(model)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}")
+    return load_model(path), f"`{path}`", {}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="pretrained:fer2013-vgg")
+    parser.add_argument("--tta", choices=[m for m in MODES if m], default="flip+shift")
+    parser.add_argument("--name", default=None)
+    args = parser.parse_args(argv)
+    try:
+        estimator, what, card = load(args.model)
+        X_pub, y_pub = load_training_subset(None, usage="PublicTest")
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        print(f"tta: cannot run: {exc}", file=sys.stderr)
+        return 2
+    clf = estimator[-1] if hasattr(estimator, "steps") else estimator
+    stem = (
+        args.model.split(":", 1)[1]
+        if ":" in args.model
+        else Path(args.model).parent.name
+    )
+    name = args.name or f"{stem}-tta-{args.tta.replace('+', '-')}"
+
+    by_mode, seconds = {}, {}
+    for mode in [m for m in MODES if m != args.tta] + [args.tta]:
+        clf.set_params(tta=mode)
+        t0 = time.perf_counter()
+        final = _final_metrics(estimator, X_pub, y_pub)  # the headline's last
+        seconds[str(mode)] = round(time.perf_counter() - t0, 2)
+        by_mode[str(mode)] = final["public_test_accuracy"]
+        print(
+            f"tta={mode!r}: PublicTest {by_mode[str(mode)]:.4f}, {seconds[str(mode)]} s"
+        )
+    final["public_test_accuracy_by_tta"] = by_mode
+    final["predict_seconds_by_tta"] = seconds
+    final["tta"] = args.tta
+    trained = ""
+    if card.get("results_file"):
+        trained = f" (trained by run {Path(card['results_file']).stem})"
+    state = {
+        "name": name,
+        "description": f"{what}{trained} with `tta={args.tta!r}` (evaluated only)",
+        "command": "benchmarks/tta.py " + " ".join(sys.argv[1:] or argv or []),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": machine(),
+        "config": {"recipe": "tta", "model": args.model, "tta": args.tta},
+        "n_public_test_faces": len(y_pub),
+        "train_seconds": 0.0,
+        "final": final,
+        "epochs": [],
+    }
+    if card.get("train_minutes"):  # the training run of the shipped weights
+        state["train_seconds"] = 60.0 * float(card["train_minutes"])
+        final["epochs_run"] = card.get("epochs")
+    out = RESULTS_DIR / "accuracy" / f"{name}.json"
+    _write_json(out, state)
+    print(f"wrote {out.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
