@@ -73,6 +73,12 @@ def test_accuracy_params_are_parsed_and_checked():
         accuracy.parse_params(["epochs=3"], "vgg")  # --epochs sets it
 
 
+def test_tta_script_refuses_a_missing_model(tmp_path, capsys):
+    tta = _script("tta")
+    assert tta.main(["--model", str(tmp_path / "none.joblib")]) == 2
+    assert "no saved model at" in capsys.readouterr().err
+
+
 def test_accuracy_table_names_the_changed_parameters():
     table = _script("accuracy_table")
     state = {"config": {"recipe": "vgg", "seed": 1, "params": {"random_shift": 0}}}
