@@ -38,7 +38,12 @@ def load(model: str):
 
     if model.startswith("pretrained:"):
         name = model.split(":", 1)[1]
-        card = list_pretrained()[name]
+        cards = list_pretrained()
+        if name not in cards:
+            raise ValueError(
+                f"no pretrained network {name!r}; choose from {sorted(cards)}"
+            )
+        card = cards[name]
         return load_pretrained(name), f"the shipped `{name}` weights", card
     path = Path(model)
     if not path.is_file():
@@ -55,7 +60,7 @@ def main(argv=None) -> int:
     try:
         estimator, what, card = load(args.model)
         X_pub, y_pub = load_training_subset(None, usage="PublicTest")
-    except (FileNotFoundError, KeyError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"tta: cannot run: {exc}", file=sys.stderr)
         return 2
     clf = estimator[-1] if hasattr(estimator, "steps") else estimator

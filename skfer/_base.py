@@ -568,9 +568,12 @@ class FERClassifierBase(KerasClassifier):
         images = X.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
         total = None
         for view in views:
-            rows, cols = view_indices(*view)
-            face = np.ascontiguousarray(images[:, rows][:, :, cols])
-            proba = self._forward(face.reshape(len(X), N_PIXELS))
+            if view == (False, 0, 0):
+                face = X  # the face itself: no copy
+            else:
+                rows, cols = view_indices(*view)
+                face = images[:, rows[:, None], cols].reshape(len(X), N_PIXELS)
+            proba = self._forward(face)
             total = proba if total is None else total + proba
         return total / len(views)
 

@@ -105,9 +105,12 @@ def _serving_fn(members: list[tuple[Any, float]]) -> Callable:
                 images = tf.reshape(x, (-1, IMAGE_SIDE, IMAGE_SIDE))
                 proba = 0.0
                 for view in views:
-                    rows, cols = view_indices(*view)
-                    face = tf.gather(tf.gather(images, rows, axis=1), cols, axis=2)
-                    face = tf.reshape(face, (-1, N_PIXELS))
+                    if view == (False, 0, 0):
+                        face = x
+                    else:
+                        rows, cols = view_indices(*view)
+                        face = tf.gather(tf.gather(images, rows, axis=1), cols, axis=2)
+                        face = tf.reshape(face, (-1, N_PIXELS))
                     proba = proba + est.model_(face, training=False)
                 proba = proba / float(len(views))
             term = proba * weight

@@ -77,6 +77,8 @@ def test_tta_script_refuses_a_missing_model(tmp_path, capsys):
     tta = _script("tta")
     assert tta.main(["--model", str(tmp_path / "none.joblib")]) == 2
     assert "no saved model at" in capsys.readouterr().err
+    assert tta.main(["--model", "pretrained:nope"]) == 2
+    assert "no pretrained network 'nope'" in capsys.readouterr().err
 
 
 def test_accuracy_table_names_the_changed_parameters():
