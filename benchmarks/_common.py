@@ -25,6 +25,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "benchmarks" / "results"
+#: Finished runs kept as float16 weights + card (``make_pretrained.py --out``).
+MODELS_DIR = REPO / "benchmarks" / "models"
+#: Where ``accuracy.py`` checkpoints runs and saves their models (not committed).
+RUNS_DIR = REPO / "runs" / "accuracy"
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_data import find_data  # noqa: E402  (the data lookup of bench_data)
@@ -52,6 +56,13 @@ def machine() -> dict:
             for line in fh:
                 if line.startswith("model name"):
                     info["processor"] = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    # the vector units that decide float32 / bfloat16 speed
+                    info["vector_flags"] = sorted(
+                        f
+                        for f in line.split(":", 1)[1].split()
+                        if f.startswith(("avx", "amx")) or f == "fma"
+                    )
                     break
     except OSError:
         pass
@@ -77,6 +88,46 @@ def load_training_subset(n: int | None, *, seed: int = 0, usage: str = "Training
     idx = np.sort(np.random.RandomState(seed).permutation(len(y))[:n])
     idx = np.random.RandomState(seed + 1).permutation(idx)
     return X[idx], y[idx]
+
+
+def load_fitted(spec: str):
+    """A fitted classifier, what it is (text) and its card (``{}`` if none).
+
+    ``spec`` is ``pretrained:NAME`` (shipped with skfer), a run of
+    ``accuracy.py`` (its ``runs/accuracy/<run>/model.joblib`` if this checkout
+    trained it, else its weights kept in ``benchmarks/models/<run>.json``), or
+    the path of a ``.joblib`` file. Raises FileNotFoundError or ValueError
+    naming what is missing.
+    """
+    import json
+
+    from skfer import list_pretrained, load_model, load_pretrained
+    from skfer.pretrained import _load_package
+
+    if spec.startswith("pretrained:"):
+        name = spec.split(":", 1)[1]
+        cards = list_pretrained()
+        if name not in cards:
+            raise ValueError(
+                f"no pretrained network {name!r}; choose from {sorted(cards)}"
+            )
+        return load_pretrained(name), f"the shipped `{name}` weights", cards[name]
+    path = Path(spec)
+    if path.suffix == ".joblib":
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved model at {path}")
+        return load_model(path), f"`{path}`", {}
+    run_model = RUNS_DIR / spec / "model.joblib"
+    if run_model.is_file():
+        return load_model(run_model), f"run `{spec}`", {}
+    card_file = MODELS_DIR / f"{spec.replace('-', '_')}.json"
+    if card_file.is_file():
+        card = json.loads(card_file.read_text())
+        clf = _load_package(MODELS_DIR / card["weights_file"], card)
+        return clf, f"run `{spec}` (float16 weights kept in benchmarks/models)", card
+    raise FileNotFoundError(
+        f"no model for {spec!r}: neither {run_model} nor {card_file} exists"
+    )
 
 
 def study_cnn(n_classes: int = 7, seed: int = 0):

@@ -55,11 +55,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import REPO, RESULTS_DIR, load_training_subset, loadavg, machine  # noqa: E402
+from _common import (  # noqa: E402
+    REPO,
+    RESULTS_DIR,
+    RUNS_DIR,
+    load_training_subset,
+    loadavg,
+    machine,
+)
 
 RECIPES = ("vgg", "study-cnn", "study-dnn")
 OUT_DIR = RESULTS_DIR / "accuracy"
-RUNS_DIR = REPO / "runs" / "accuracy"
 
 
 def _write_json(path: Path, state: dict) -> None:

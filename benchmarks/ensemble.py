@@ -1,14 +1,18 @@
-"""Soft-voting ensembles of networks trained by ``benchmarks/accuracy.py``.
+"""Soft-voting ensembles of fitted networks, scored on PublicTest.
 
-Loads the fitted estimators of the given runs (``runs/accuracy/<run>/
-model.joblib``), averages their PublicTest class probabilities with equal
-weights (``sklearn.ensemble.VotingClassifier(voting="soft")`` over
-``sklearn.frozen.FrozenEstimator`` members; nothing is fitted or chosen on
-PublicTest) and records the ensemble's and
-each member's accuracy, the gain over the best member, and per-class recall,
-in ``benchmarks/results/accuracy/<name>.json``::
+Each member is a run of ``benchmarks/accuracy.py`` (its
+``runs/accuracy/<run>/model.joblib`` when this checkout trained it, else its
+float16 weights kept in ``benchmarks/models/`` by ``make_pretrained.py --out
+benchmarks/models``), a shipped network (``pretrained:fer2013-vgg``) or a
+``.joblib`` file. The script averages the members' PublicTest class
+probabilities with equal weights (``sklearn.ensemble.VotingClassifier
+(voting="soft")`` over ``sklearn.frozen.FrozenEstimator`` members; nothing is
+fitted or chosen on PublicTest), with each member's own test-time
+augmentation or, with ``--tta``, the same one for all, and records the
+ensemble's and each member's accuracy, the gain over the best member, and
+per-class recall, in ``benchmarks/results/accuracy/<name>.json``::
 
-    .venv/bin/python benchmarks/ensemble.py --runs vgg-bf16-e70-s0 study-cnn-float32-s0
+    .venv/bin/python benchmarks/ensemble.py --runs pretrained:fer2013-vgg vgg-f32-e70-s1
 
 Stacking is not offered here: its meta-learner would need out-of-fold
 predictions of every member on Training, i.e. training each network k times.
@@ -26,53 +30,75 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import REPO, RESULTS_DIR, load_training_subset, machine  # noqa: E402
+from _common import (  # noqa: E402
+    REPO,
+    RESULTS_DIR,
+    load_fitted,
+    load_training_subset,
+    machine,
+)
 from accuracy import _final_metrics, _write_json  # noqa: E402
+from tta import MODES, _stem  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", nargs="+", required=True)
     parser.add_argument("--name", default=None)
+    parser.add_argument(
+        "--tta",
+        choices=["False", *[m for m in MODES if m]],
+        default=None,
+        help="test-time augmentation of every member (default: each its own)",
+    )
     args = parser.parse_args(argv)
-    files = [REPO / "runs" / "accuracy" / run / "model.joblib" for run in args.runs]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        print(f"ensemble: cannot run: missing {missing}", file=sys.stderr)
+    try:
+        loaded = [load_fitted(spec) for spec in args.runs]
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"ensemble: cannot run: {exc}", file=sys.stderr)
         return 2
+    tta = {"False": False}.get(args.tta, args.tta)
+    stems = [_stem(spec) for spec in args.runs]
 
-    from skfer import load_model
     from skfer.report._training import make_ensemble
 
     X_pub, y_pub = load_training_subset(None, usage="PublicTest")
-    members = [load_model(f) for f in files]
+    members = [estimator for estimator, _, _ in loaded]
+    if args.tta is not None:
+        for member in members:
+            (member[-1] if hasattr(member, "steps") else member).set_params(tta=tta)
     # VotingClassifier(voting="soft") over FrozenEstimator members: "fitting"
     # it only reads the class labels of these 140 Training faces; no member is refitted
     X_few, y_few = load_training_subset(7 * 20, seed=0)
-    voting = make_ensemble(dict(zip(args.runs, members, strict=True)), X_few, y_few)
+    voting = make_ensemble(dict(zip(stems, members, strict=True)), X_few, y_few)
     t0 = time.time()
     final = _final_metrics(voting, X_pub, y_pub)
     member_acc = {
-        run: round(float((m.predict(X_pub) == y_pub).mean()), 4)
-        for run, m in zip(args.runs, members, strict=True)
+        stem: round(float((m.predict(X_pub) == y_pub).mean()), 4)
+        for stem, m in zip(stems, members, strict=True)
     }
     final["members_public_test_accuracy"] = member_acc
     final["gain_over_best_member"] = round(
         final["public_test_accuracy"] - max(member_acc.values()), 4
     )
-    name = args.name or "ensemble-" + "+".join(args.runs)
+    suffix = "" if args.tta is None else "-tta-" + args.tta.replace("+", "-")
+    name = args.name or "ensemble-" + "+".join(stems) + suffix
     train_seconds = 0.0
-    for run in args.runs:
-        result = RESULTS_DIR / "accuracy" / f"{run}.json"
+    for stem, (_, _, card) in zip(stems, loaded, strict=True):
+        result = RESULTS_DIR / "accuracy" / f"{stem}.json"
+        if card.get("results_file"):  # a packaged run: the run that trained it
+            result = REPO / card["results_file"]
         if result.is_file():
             train_seconds += json.loads(result.read_text()).get("train_seconds", 0.0)
     state = {
         "name": name,
-        "description": "soft voting: " + ", ".join(args.runs),
+        "description": "soft voting: "
+        + ", ".join(what for _, what, _ in loaded)
+        + ("" if args.tta is None else f", all with `tta={tta!r}`"),
         "command": "benchmarks/ensemble.py " + " ".join(sys.argv[1:] or argv or []),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": machine(),
-        "config": {"recipe": "ensemble", "members": args.runs},
+        "config": {"recipe": "ensemble", "members": args.runs, "tta": args.tta},
         "n_public_test_faces": len(y_pub),
         "train_seconds": train_seconds,
         "predict_seconds": round(time.time() - t0, 1),

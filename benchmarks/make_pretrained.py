@@ -11,6 +11,12 @@ card next to the accuracy of the original float32/bfloat16 network::
 
     .venv/bin/python benchmarks/make_pretrained.py --run vgg-bf16-e70-s0
 
+With ``--out benchmarks/models`` the weights go there instead, under the
+run's name, outside the package: that is how a finished run is kept for
+ensembles built in later sessions (``runs/`` is not committed), e.g.
+``ensemble.py --runs pretrained:fer2013-vgg vgg-f32-e70-s1``. Such a file is
+3.3 MB (float16), so only runs meant as ensemble members are kept.
+
 Exits non-zero only when it cannot run.
 """
 
@@ -24,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import REPO, RESULTS_DIR, load_training_subset  # noqa: E402
+from _common import MODELS_DIR, REPO, RESULTS_DIR, load_training_subset  # noqa: E402
 
 WEIGHTS_DIR = REPO / "skfer" / "_weights"
 
@@ -32,8 +38,17 @@ WEIGHTS_DIR = REPO / "skfer" / "_weights"
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", required=True, help="run name of accuracy.py")
-    parser.add_argument("--name", default="fer2013-vgg", help="pretrained name")
+    parser.add_argument("--name", default=None, help="pretrained name")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=WEIGHTS_DIR,
+        help=f"folder (default: the package's; {MODELS_DIR.relative_to(REPO)} "
+        "keeps an ensemble member)",
+    )
     args = parser.parse_args(argv)
+    if args.name is None:
+        args.name = "fer2013-vgg" if args.out == WEIGHTS_DIR else args.run
     result_file = RESULTS_DIR / "accuracy" / f"{args.run}.json"
     model_file = REPO / "runs" / "accuracy" / args.run / "model.joblib"
     for path in (result_file, model_file):
@@ -45,8 +60,8 @@ def main(argv=None) -> int:
         print(f"make_pretrained: run {args.run} has not finished", file=sys.stderr)
         return 2
 
-    from skfer import load_model, load_pretrained
-    from skfer.pretrained import _package
+    from skfer import load_model
+    from skfer.pretrained import _load_package, _package
 
     clf = load_model(model_file)
     info = {
@@ -64,12 +79,12 @@ def main(argv=None) -> int:
             if all(k in row for row in result["epochs"])
         },
     }
-    card_file = _package(clf, WEIGHTS_DIR, args.name, info)
+    card_file = _package(clf, args.out, args.name, info)
     card = json.loads(card_file.read_text())
-    npz = WEIGHTS_DIR / card["weights_file"]
+    npz = args.out / card["weights_file"]
 
     X_pub, y_pub = load_training_subset(None, usage="PublicTest")
-    shipped = load_pretrained(args.name)
+    shipped = _load_package(npz, card)
     card["public_test_accuracy"] = round(float(shipped.score(X_pub, y_pub)), 4)
     shipped.set_params(tta=False)
     card["public_test_accuracy_no_tta"] = round(float(shipped.score(X_pub, y_pub)), 4)

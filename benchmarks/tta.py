@@ -1,7 +1,9 @@
 """PublicTest accuracy of one fitted network under each test-time augmentation.
 
-Evaluates a shipped network (``--model pretrained:fer2013-vgg``, the default)
-or a saved one (``--model runs/accuracy/<run>/model.joblib``) with
+Evaluates a shipped network (``--model pretrained:fer2013-vgg``, the default),
+a run of ``accuracy.py`` (``--model RUN``: its saved model, or its weights
+kept in ``benchmarks/models/``) or a saved estimator (``--model
+path/model.joblib``) with
 ``tta=False`` (the face alone), ``"flip"`` (face and mirror, 2 views) and
 ``"flip+shift"`` (those and both moved 2 pixels up, down, left and right, 10
 views). Nothing is trained or chosen here: the network is fixed and the three
@@ -26,29 +28,25 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import REPO, RESULTS_DIR, load_training_subset, machine  # noqa: E402
+from _common import (  # noqa: E402
+    REPO,
+    RESULTS_DIR,
+    load_fitted,
+    load_training_subset,
+    machine,
+)
 from accuracy import _final_metrics, _write_json  # noqa: E402
 
 MODES = (False, "flip", "flip+shift")
 
 
-def load(model: str):
-    """The fitted classifier named by ``--model``, what it is (text), its card."""
-    from skfer import list_pretrained, load_model, load_pretrained
-
-    if model.startswith("pretrained:"):
-        name = model.split(":", 1)[1]
-        cards = list_pretrained()
-        if name not in cards:
-            raise ValueError(
-                f"no pretrained network {name!r}; choose from {sorted(cards)}"
-            )
-        card = cards[name]
-        return load_pretrained(name), f"the shipped `{name}` weights", card
-    path = Path(model)
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved model at {path}")
-    return load_model(path), f"`{path}`", {}
+def _stem(spec: str) -> str:
+    """A short name for the network of ``spec`` (``load_fitted``'s argument)."""
+    if spec.startswith("pretrained:"):
+        return spec.split(":", 1)[1]
+    if spec.endswith(".joblib"):
+        return Path(spec).parent.name
+    return spec
 
 
 def main(argv=None) -> int:
@@ -58,17 +56,13 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
     try:
-        estimator, what, card = load(args.model)
+        estimator, what, card = load_fitted(args.model)
         X_pub, y_pub = load_training_subset(None, usage="PublicTest")
     except (FileNotFoundError, ValueError) as exc:
         print(f"tta: cannot run: {exc}", file=sys.stderr)
         return 2
     clf = estimator[-1] if hasattr(estimator, "steps") else estimator
-    stem = (
-        args.model.split(":", 1)[1]
-        if ":" in args.model
-        else Path(args.model).parent.name
-    )
+    stem = _stem(args.model)
     name = args.name or f"{stem}-tta-{args.tta.replace('+', '-')}"
 
     by_mode, seconds = {}, {}

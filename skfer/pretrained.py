@@ -162,19 +162,31 @@ def load_pretrained(
         )
     card = cards[name]
     if weights is None:
-        path = _WEIGHTS_DIR / card["weights_file"]
-        if not path.is_file():
-            raise ValueError(f"the weights file of {name!r} is missing: {path}")
-        found = _sha256(path)
-        if found != card["sha256"]:
-            raise ValueError(
-                f"the weights file {path} is damaged: its SHA-256 is {found}, "
-                f"expected {card['sha256']}. Reinstall skfer."
-            )
-    else:
-        path = Path(weights)
-        if not path.is_file():
-            raise ValueError(f"weights file not found: {path}")
+        return _load_package(_WEIGHTS_DIR / card["weights_file"], card)
+    path = Path(weights)
+    if not path.is_file():
+        raise ValueError(f"weights file not found: {path}")
+    return _build(card, path)
+
+
+def _load_package(path: Path, card: dict[str, Any]):
+    """The fitted classifier of ``card`` with the weights ``path``, SHA-256 checked.
+
+    Also loads networks packaged outside skfer (``benchmarks/models/``).
+    """
+    if not path.is_file():
+        raise ValueError(f"the weights file of {card['name']!r} is missing: {path}")
+    found = _sha256(path)
+    if found != card["sha256"]:
+        raise ValueError(
+            f"the weights file {path} is damaged: its SHA-256 is {found}, "
+            f"expected {card['sha256']}. Reinstall skfer."
+        )
+    return _build(card, path)
+
+
+def _build(card: dict[str, Any], path: Path):
+    """The classifier of ``card`` (not trained) with ``path``'s weights."""
     arrays = _read_weights(path)
 
     from . import classifiers

@@ -87,6 +87,72 @@ def test_accuracy_table_names_the_changed_parameters():
     assert "`random_shift=0`" in table._what(state)
 
 
+def test_a_kept_run_loads_from_benchmarks_models(tmp_path, monkeypatch, expressions):
+    """A run packaged with make_pretrained.py --out outlives its runs/ folder."""
+    import numpy as np
+
+    from skfer import FERVGGClassifier, save_model
+    from skfer.pretrained import _package
+
+    common = _script("_common")
+    X, y = expressions
+    clf = FERVGGClassifier(
+        block_filters=(4, 8), dense_units=(8,), epochs=1, random_state=0
+    ).fit(X[:300], y[:300])
+    _package(clf, tmp_path, "tiny-run", {"results_file": "none.json"})
+    monkeypatch.setattr(common, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(common, "RUNS_DIR", tmp_path / "runs")
+    kept, what, card = common.load_fitted("tiny-run")
+    assert "benchmarks/models" in what and card["results_file"] == "none.json"
+    np.testing.assert_allclose(
+        kept.predict_proba(X[:20]), clf.predict_proba(X[:20]), atol=2e-2
+    )
+    # a run this checkout trained wins over the kept weights
+    (tmp_path / "runs" / "tiny-run").mkdir(parents=True)
+    save_model(clf, tmp_path / "runs" / "tiny-run" / "model.joblib")
+    assert common.load_fitted("tiny-run")[1] == "run `tiny-run`"
+    with pytest.raises(FileNotFoundError, match="no model for 'nope'"):
+        common.load_fitted("nope")
+    # damaged kept weights are refused, not silently used
+    npz = tmp_path / card["weights_file"]
+    data = bytearray(npz.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    npz.write_bytes(bytes(data))
+    (tmp_path / "runs" / "tiny-run" / "model.joblib").unlink()
+    with pytest.raises(ValueError, match="is damaged"):
+        common.load_fitted("tiny-run")
+
+
+def test_ensemble_script_refuses_a_missing_member(capsys):
+    ensemble = _script("ensemble")
+    assert ensemble.main(["--runs", "pretrained:fer2013-vgg", "no-such-run"]) == 2
+    assert "no model for 'no-such-run'" in capsys.readouterr().err
+
+
+def test_roofline_counts_the_study_cnn_arithmetic_by_hand():
+    roofline = _script("roofline")
+    common = _script("_common")
+    rows = roofline.multiply_adds(common.study_cnn())
+    # by hand: (output h*w) * (kernel h*w) * c_in * c_out for each layer
+    by_hand = [
+        44 * 44 * 25 * 1 * 64,
+        22 * 22 * 9 * 64 * 64,
+        22 * 22 * 9 * 64 * 64,
+        10 * 10 * 9 * 64 * 96,
+        10 * 10 * 9 * 96 * 128,
+        10 * 10 * 9 * 128 * 128,
+        5 * 5 * 128 * 900,
+        900 * 900,
+        900 * 7,
+    ]
+    assert [r["multiply_adds"] for r in rows] == by_hand
+    assert [r["kind"] for r in rows] == ["Conv2D"] * 6 + ["Dense"] * 3
+    # forward + weight gradients + input gradients of all layers but the first
+    total = sum(by_hand)
+    expected = 2 * total + 2 * total + 2 * (total - by_hand[0])
+    assert roofline.train_flop_per_face(rows) == expected
+
+
 @pytest.mark.slow
 def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
     """An interrupted run continues from its checkpoint and loses no epoch."""
