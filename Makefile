@@ -29,7 +29,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 DOCS_STAMP := $(VENV)/.skfer-docs-installed
 

@@ -88,6 +88,8 @@ def main(argv=None) -> int:
         "model.predict uint8, batch 256 (skfer before)": lambda: net.predict(
             X, batch_size=256, verbose=0
         ),
+        "compiled call, batch 32": call(32),
+        "compiled call, batch 64": call(64),
         "compiled call, batch 128": call(128),
         "compiled call, batch 256 (skfer now)": call(256),
         "compiled call, batch 1024": call(1024),
