@@ -17,8 +17,8 @@ def test_cnn_on_a_fer2013_subset_beats_the_majority_class(fer2013_dir):
     clf = make_pipeline(
         MirrorSampler(),
         FERCNNClassifier(
-            conv_filters=(32, 32, 32, 48, 64, 64),
-            dense_units=(256, 256),
+            conv_filters=(16, 16, 16, 24, 32, 32),
+            dense_units=(128, 128),
             epochs=6,
             patience=None,
             activation="elu",  # this small ReLU net sits at the prior for epochs
@@ -28,4 +28,5 @@ def test_cnn_on_a_fer2013_subset_beats_the_majority_class(fer2013_dir):
     clf.fit(train.data[idx], train.target[idx])
     majority = np.bincount(test.target).max() / len(test.target)  # 0.26
     accuracy = clf.score(test.data, test.target)
-    assert accuracy > 0.35 > majority  # measured: 0.388
+    print(f"PublicTest accuracy {accuracy:.4f}")
+    assert accuracy > 0.35 > majority  # measured: 0.392
