@@ -145,15 +145,6 @@ def test_workers_run_tensorflow_on_their_share_of_cores(dask_client):
     assert threads == {address: {"intra_op": 1, "inter_op": 1} for address in info}
 
 
-#: Plain SGD, not Adam: Adam's first steps move every weight by about
-#: +-learning_rate whatever the gradient's size, so a rounding-level difference
-#: between a worker (1 thread) and this process (all cores) flips the sign of
-#: near-zero gradients and gives a visibly different network (seen once in CI:
-#: probabilities 0.03 apart). SGD keeps such differences at rounding level,
-#: while networks of another seed still differ by about 1e-2.
-_STABLE = dict(epochs=1, optimizer="sgd", learning_rate=0.05)
-
-
 @pytest.mark.slow
 def test_grid_search_on_dask_equals_sequential(dask_client, faces, tiny_cnn):
     from distributed import get_task_stream
@@ -162,7 +153,7 @@ def test_grid_search_on_dask_equals_sequential(dask_client, faces, tiny_cnn):
     grid = {"fercnnclassifier__dense_units": [(8,), (16,)]}
 
     def search(n_jobs):
-        pipe = make_pipeline(MirrorSampler(), tiny_cnn(**_STABLE))
+        pipe = make_pipeline(MirrorSampler(), tiny_cnn(epochs=1))
         return GridSearchCV(pipe, grid, cv=2, refit=False, n_jobs=n_jobs)
 
     sequential = search(n_jobs=1).fit(X, y)
@@ -177,7 +168,7 @@ def test_grid_search_on_dask_equals_sequential(dask_client, faces, tiny_cnn):
         on_dask.cv_results_["mean_test_score"],
         sequential.cv_results_["mean_test_score"],
         rtol=0,
-        atol=1e-9,
+        atol=1e-6,
     )
     assert on_dask.best_params_ == sequential.best_params_
 
@@ -188,8 +179,8 @@ def test_voting_members_fit_on_dask_equal_sequential(dask_client, faces, tiny_cn
 
     def vote(n_jobs):
         members = [
-            ("cnn_a", tiny_cnn(**_STABLE, random_state=1)),
-            ("cnn_b", tiny_cnn(**_STABLE, random_state=2)),
+            ("cnn_a", tiny_cnn(epochs=1, random_state=1)),
+            ("cnn_b", tiny_cnn(epochs=1, random_state=2)),
         ]
         return VotingClassifier(members, voting="soft", n_jobs=n_jobs)
 
@@ -199,9 +190,6 @@ def test_voting_members_fit_on_dask_equal_sequential(dask_client, faces, tiny_cn
 
     # fitted members came back from the workers: same networks, same votes
     np.testing.assert_allclose(
-        on_dask.predict_proba(X), sequential.predict_proba(X), rtol=0, atol=1e-4
+        on_dask.predict_proba(X), sequential.predict_proba(X), rtol=0, atol=1e-6
     )
-    # and the check can fail: the two members (seeds 1 and 2) are far apart
-    a, b = (m.predict_proba(X) for m in sequential.estimators_)
-    assert np.abs(a - b).max() > 1e-2
     np.testing.assert_array_equal(on_dask.predict(X), sequential.predict(X))
