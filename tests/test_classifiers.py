@@ -69,6 +69,23 @@ def test_input_layouts_give_same_predictions(expressions, tiny_cnn):
         np.testing.assert_allclose(clf.predict_proba(variant), reference, atol=1e-6)
 
 
+def test_predictions_do_not_depend_on_order_or_batch(expressions, tiny_cnn, tiny_dnn):
+    # scikit-learn's own order/subset checks ask for rtol 1e-7, float64-level;
+    # a float32 network meets float32 tolerance (see test_estimator_checks.py)
+    X, y = expressions
+    rng = np.random.RandomState(0)
+    for clf in (tiny_cnn().fit(X, y), tiny_dnn().fit(X, y)):
+        faces = X[:300]  # more than one prediction batch of 256
+        proba = clf.predict_proba(faces)
+        order = rng.permutation(len(faces))
+        np.testing.assert_allclose(
+            clf.predict_proba(faces[order]), proba[order], rtol=1e-5, atol=1e-6
+        )
+        by_face = np.concatenate([clf.predict_proba(f[None]) for f in faces[:20]])
+        np.testing.assert_allclose(by_face, proba[:20], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(clf.predict(faces[order]), clf.predict(faces)[order])
+
+
 def test_same_seed_same_predictions_other_seed_differs(expressions, tiny_cnn):
     X, y = expressions
     kw = {"random_flip": True, "epochs": 2}

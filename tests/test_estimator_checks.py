@@ -12,6 +12,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skfer import FERCNNClassifier, FERDNNClassifier, FERVGGClassifier
 
+FLOAT32_TOLERANCE = (
+    "asks for rtol 1e-7 / atol 1e-9 (float64-level); a float32 network's "
+    "result for a row can move by 1 ulp with the row's place in the batch "
+    "(GEMM tail blocks: 6e-8 seen on an AVX-512 machine, so it passes on some "
+    "machines, not others); tests/test_classifiers.py::"
+    "test_predictions_do_not_depend_on_order_or_batch checks the same "
+    "invariance at float32 tolerance"
+)
 SHARED = {
     "check_estimator_tags_renamed": (
         "scikeras 0.13's own base classes define _more_tags; our classes define "
@@ -25,6 +33,8 @@ SHARED = {
         "mini-batch SGD of a neural network is not exactly equivalent under "
         "weighting vs repeating samples (batches and steps differ)"
     ),
+    "check_methods_sample_order_invariance": FLOAT32_TOLERANCE,
+    "check_methods_subset_invariance": FLOAT32_TOLERANCE,
 }
 
 NEEDS_FACES = "uses data with n_features != 2304; the CNN and the VGG need 48x48 faces"
