@@ -83,7 +83,8 @@ def test_predictions_do_not_depend_on_order_or_batch(expressions, tiny_cnn, tiny
         )
         by_face = np.concatenate([clf.predict_proba(f[None]) for f in faces[:20]])
         np.testing.assert_allclose(by_face, proba[:20], rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(clf.predict(faces[order]), clf.predict(faces)[order])
+        predicted = clf.predict(faces)
+        np.testing.assert_array_equal(clf.predict(faces[order]), predicted[order])
 
 
 def test_same_seed_same_predictions_other_seed_differs(expressions, tiny_cnn):
