@@ -37,7 +37,7 @@ from ._recipe import (
     tta_views,
     view_indices,
 )
-from ._tf import BaseWrapper, KerasClassifier, keras, tf
+from ._tf import BaseWrapper, KerasClassifier, keras, tf, without_global_tf_seed
 from .augmentation import mirror_groups
 from .datasets._labels import IMAGE_SIDE, N_PIXELS
 
@@ -95,8 +95,14 @@ def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed, shift=0):
 
     Faces stay uint8 in memory; the cast to float32 (and the optional random
     mirror and translation by up to ``shift`` pixels) happens per batch inside
-    the graph.
+    the graph. The random streams depend on ``seed`` alone, not on
+    TensorFlow's global seed (see ``without_global_tf_seed``).
     """
+    with without_global_tf_seed():
+        return _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift)
+
+
+def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift):
     tensors = (X, y) if w is None else (X, y, w)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:

@@ -57,4 +57,34 @@ with _quiet_fd2(_QUIET and "tensorflow" not in sys.modules):
         # retracing notices and the like from TensorFlow's Python logger
         tf.get_logger().setLevel("ERROR")
 
-__all__ = ["BaseWrapper", "KerasClassifier", "keras", "tf"]
+
+@contextlib.contextmanager
+def without_global_tf_seed() -> Iterator[None]:
+    """Build seeded TensorFlow ops as in a process that never set a global seed.
+
+    A ``tf.data`` op given a seed (``shuffle``, ``Dataset.random``) still mixes
+    in TensorFlow's global seed, which ``tf.random.set_seed`` and
+    ``keras.utils.set_random_seed`` change. Without this scope the same
+    ``random_state`` would train a different network in a process where any
+    code had set it (seen: a Keras model built in the same test process made
+    a fit differ from the same fit on a fresh dask worker). The seed is read
+    when a dataset is built, so the scope hides it only for that long. Only
+    the seed itself is swapped (TensorFlow's private ``Context._seed``, what
+    ``tf.random.set_seed`` writes): going through ``set_seed`` would also
+    reset the global random-op counter and clear the kernel caches.
+    """
+    from tensorflow.python.eager import context
+
+    ctx = context.context()
+    saved = getattr(ctx, "_seed", None)
+    if saved is None:
+        yield
+        return
+    ctx._seed = None
+    try:
+        yield
+    finally:
+        ctx._seed = saved
+
+
+__all__ = ["BaseWrapper", "KerasClassifier", "keras", "tf", "without_global_tf_seed"]

@@ -97,6 +97,24 @@ def test_same_seed_same_predictions_other_seed_differs(expressions, tiny_cnn):
     assert np.abs(a - c).max() > 1e-4
 
 
+def test_same_seed_same_network_whatever_the_global_tf_seed(expressions, tiny_cnn):
+    # tf.data's seeded shuffle/random mix in TensorFlow's global seed; a fit
+    # must not depend on whether other code in the process had set it
+    import keras
+    import tensorflow as tf
+
+    X, y = expressions
+    kw = {"random_flip": True, "random_shift": 2, "epochs": 2, "random_state": 3}
+    a = tiny_cnn(**kw).fit(X, y).predict_proba(X[:20])
+    try:
+        for set_seed in (tf.random.set_seed, keras.utils.set_random_seed):
+            set_seed(123)
+            b = tiny_cnn(**kw).fit(X, y).predict_proba(X[:20])
+            np.testing.assert_array_equal(a, b)
+    finally:
+        tf.random.set_seed(None)
+
+
 def test_early_stopping_stops_and_restores(expressions, tiny_dnn):
     X, _ = expressions
     y = np.random.RandomState(0).randint(0, 3, len(X))  # nothing to learn
