@@ -15,8 +15,8 @@ from skfer import FERCNNClassifier, FERDNNClassifier, FERVGGClassifier
 FLOAT32_TOLERANCE = (
     "asks for rtol 1e-7 / atol 1e-9 (float64-level); a float32 network's "
     "result for a row can move by 1 ulp with the row's place in the batch "
-    "(GEMM tail blocks: 6e-8 seen on an AVX-512 machine, so it passes on some "
-    "machines, not others); tests/test_classifiers.py::"
+    "(6e-8 seen on an AVX-512 box, where kernels block rows by position; it "
+    "passes on some machines, not others); tests/test_classifiers.py::"
     "test_predictions_do_not_depend_on_order_or_batch checks the same "
     "invariance at float32 tolerance"
 )
