@@ -210,3 +210,27 @@ def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
         capture_output=True,
     )
     assert other.returncode == 2 and b"another configuration" in other.stderr
+
+
+def test_stacking_learns_what_a_soft_vote_cannot():
+    # member 0 knows the answer but reports it under the next class's name;
+    # member 1 is a noisy version of the truth: equal weights follow the
+    # relabelled member, a combiner fitted on other folds undoes the relabelling
+    import numpy as np
+
+    ensemble = _script("ensemble")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 7, 700)
+    shifted = np.eye(7)[(y + 1) % 7] * 0.9 + 0.1 / 7
+    noisy = rng.dirichlet(np.ones(7), 700) * 0.6 + np.eye(7)[y] * 0.4
+    result = ensemble.stacking_cv([shifted, noisy], y)
+    assert result["soft_vote_accuracy"] < 0.5
+    assert result["accuracy"] > 0.99
+    assert result["gain_over_soft_vote"] == pytest.approx(
+        result["accuracy"] - result["soft_vote_accuracy"], abs=1e-4
+    )
+    assert len(result["gain_per_fold"]) == 5
+    # each face is predicted by a combiner fitted without it: labels that
+    # carry no signal cannot be learned
+    scrambled = rng.permutation(y)
+    assert ensemble.stacking_cv([shifted, noisy], scrambled)["accuracy"] < 0.3
