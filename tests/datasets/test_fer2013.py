@@ -23,6 +23,7 @@ from PIL import Image
 
 from skfer.datasets import (
     EMOTIONS,
+    _csv,
     fetch_fer2013,
     get_data_home,
     load_fer2013,
@@ -384,8 +385,8 @@ def test_colour_and_jpeg_images_are_converted_to_grey(tmp_path):
 
 def test_many_chunks_give_the_same_result(kaggle, monkeypatch):
     path, X, y, usage = kaggle
-    monkeypatch.setattr(fer, "_CHUNK_BYTES", 5000)  # about one line per chunk
-    monkeypatch.setattr(fer, "_READ_BYTES", 777)
+    monkeypatch.setattr(_csv, "_CHUNK_BYTES", 5000)  # about one line per chunk
+    monkeypatch.setattr(_csv, "_READ_BYTES", 777)
     gz = _write(path.with_suffix(".gz"), path.read_bytes(), compress=True)
     for source in (path, gz):
         faces = _load(source)
@@ -554,7 +555,7 @@ def test_bad_csv_line_names_file_and_line(tmp_path, line, message):
 
 
 def test_bad_line_in_a_later_chunk_and_in_gzip(tmp_path, monkeypatch):
-    monkeypatch.setattr(fer, "_CHUNK_BYTES", 3000)
+    monkeypatch.setattr(_csv, "_CHUNK_BYTES", 3000)
     X, y = _faces(6)
     lines = [f"{t},{_pixels(x)},Training" for x, t in zip(X, y, strict=True)]
     lines[4] = lines[4].replace(",Training", " 1,Training")
@@ -860,7 +861,7 @@ def test_csv_round_trip_property(case):
     text = _render(X, y, usage, layout, options)
     with tempfile.TemporaryDirectory() as tmp:
         path = _write(Path(tmp) / "data.csv", text, compress=options["gzip"])
-        with mock.patch.object(fer, "_CHUNK_BYTES", options["chunk"]):
+        with mock.patch.object(_csv, "_CHUNK_BYTES", options["chunk"]):
             faces = load_fer2013(path, cache=False)
     np.testing.assert_array_equal(faces.data, X)
     if layout == "test":
@@ -881,10 +882,10 @@ def test_fast_and_slow_parsers_agree(case):
     text = _render(X, y, usage, "kaggle", options)
     header, _, body = text.encode().partition(b"\n")
     body = body if body.endswith(b"\n") else body + b"\n"
-    fast = fer._Rows(fer._parse_header(header, Path("x")))
-    slow = fer._Rows(fast.header)
-    fer._parse_chunk_slow(body, slow, Path("x"), 2)
-    if fer._parse_chunk_fast(body, fast):
+    fast = _csv._Rows(_csv._parse_header(header, Path("x")))
+    slow = _csv._Rows(fast.header)
+    _csv._parse_chunk_slow(body, slow, Path("x"), 2)
+    if _csv._parse_chunk_fast(body, fast):
         np.testing.assert_array_equal(
             np.concatenate(fast.data), np.concatenate(slow.data)
         )
@@ -902,7 +903,7 @@ def test_prefetch_forwards_errors_and_stops():
         yield b"a"
         raise zlib.error("boom")
 
-    gen = fer._prefetch(items())
+    gen = _csv._prefetch(items())
     assert next(gen) == b"a"
     with pytest.raises(zlib.error, match="boom"):
         next(gen)
@@ -911,6 +912,6 @@ def test_prefetch_forwards_errors_and_stops():
         while True:
             yield b"x"
 
-    gen = fer._prefetch(endless(), depth=2)
+    gen = _csv._prefetch(endless(), depth=2)
     assert next(gen) == b"x"
     gen.close()  # must not hang
