@@ -30,6 +30,18 @@ for an ablation of the recipe, e.g. ``--param random_shift=0`` or
 ``null``, ``true``), ``None`` means ``None``, anything else is a string. The
 changed parameters are part of the run's configuration.
 
+``--init-from SOURCE`` starts the network from the weights of a fitted one
+(``pretrained:NAME``, a run name or a ``.joblib`` path, as in
+``ensemble.py``) instead of random ones: a fine-tuning run. ``--swa`` keeps
+the running mean of the network's trainable weights at the end of every
+epoch (stochastic weight averaging, Izmailov et al. 2018); at the end the
+network takes the mean, its batch-normalisation statistics are recomputed on
+the Training faces, and that network is the one measured and saved. The
+mean is checkpointed with the network, so a resumed run loses none of it.
+Together, e.g. ``--init-from pretrained:fer2013-vgg --swa --epochs 12
+--param lr_schedule=None --param learning_rate=2e-4``: twelve epochs at a
+constant small rate around the shipped network, averaged.
+
 At the end the fitted estimator is saved (``skfer.save_model``) next to the
 checkpoint, and the result, with the exact command, configuration, seed,
 epochs, wall time, machine, PublicTest accuracy and per-class recall, goes to
@@ -59,6 +71,7 @@ from _common import (  # noqa: E402
     REPO,
     RESULTS_DIR,
     RUNS_DIR,
+    load_fitted,
     load_training_subset,
     loadavg,
     machine,
@@ -146,6 +159,65 @@ def parse_params(items, recipe: str) -> dict:
     return params
 
 
+class ArchitectureError(ValueError):
+    """The ``--init-from`` network does not fit the recipe's."""
+
+
+def _copy_weights(source, target) -> None:
+    """Give the Keras model ``target`` the weights of ``source`` (same network).
+
+    Raises ArchitectureError naming the first weight whose name or shape
+    differs, before anything is copied.
+    """
+    src, dst = source.weights, target.weights
+    if len(src) != len(dst):
+        raise ArchitectureError(
+            f"--init-from: the source network has {len(src)} weights, this "
+            f"recipe's {len(dst)}: not the same architecture"
+        )
+    for a, b in zip(src, dst, strict=True):
+        if tuple(a.shape) != tuple(b.shape) or a.name != b.name:
+            raise ArchitectureError(
+                f"--init-from: weight {a.path} {tuple(a.shape)} of the source does "
+                f"not match {b.path} {tuple(b.shape)}: not the same architecture"
+            )
+    for a, b in zip(src, dst, strict=True):
+        b.assign(a.numpy())
+
+
+def recompute_batchnorm(model, X, batch_size: int = 256) -> int:
+    """Set every BatchNormalization layer's moving statistics to ``X``'s.
+
+    After weight averaging the averaged network's activations no longer
+    match the statistics its layers kept; this runs ``X`` (raw faces) through
+    the network in training mode (as :func:`torch.optim.swa_utils.update_bn`
+    does) with each layer's momentum set so that its moving mean and
+    variance become the plain average of the per-batch ones. Only the
+    statistics change (no optimiser step). Returns the number of layers.
+    """
+    from skfer._tf import keras, tf
+
+    layers = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    if not layers:
+        return 0
+    saved = [layer.momentum for layer in layers]
+    try:
+        for k, start in enumerate(range(0, len(X), batch_size)):
+            for layer in layers:
+                # moving <- moving * m + batch * (1 - m): m = k / (k + 1)
+                # makes it the mean of the k + 1 batches seen so far
+                layer.momentum = k / (k + 1)
+            model(tf.cast(X[start : start + batch_size], tf.float32), training=True)
+    finally:
+        for layer, momentum in zip(layers, saved, strict=True):
+            layer.momentum = momentum
+    return len(layers)
+
+
 def make_callback(state, *, X_pub, y_pub, out, ckpt_dir, args, resume_from, clock):
     """The Keras callback that measures, checkpoints, times and stops."""
     import numpy as np
@@ -161,6 +233,12 @@ def make_callback(state, *, X_pub, y_pub, out, ckpt_dir, args, resume_from, cloc
                 # the optimiser's slots must exist before its state can load
                 self.model.optimizer.build(self.model.trainable_variables)
                 self.model.load_weights(resume_from)
+            elif args.init_source is not None:
+                _copy_weights(args.init_source.model_, self.model)
+            self.swa = None
+            if args.swa and state.get("swa_count"):
+                with np.load(ckpt_dir / "swa.npz") as saved:
+                    self.swa = [saved[f"w{i}"] for i in range(len(saved.files))]
             self._fwd = tf.function(
                 lambda x: self.model(tf.cast(x, tf.float32), training=False)
             )
@@ -195,6 +273,17 @@ def make_callback(state, *, X_pub, y_pub, out, ckpt_dir, args, resume_from, cloc
                 **{k: round(float(v), 6) for k, v in (logs or {}).items()},
             }
             state["epochs"].append(row)
+            if args.swa:
+                weights = [w.numpy() for w in self.model.trainable_weights]
+                n = state.get("swa_count", 0)
+                if self.swa is None:
+                    self.swa = weights
+                else:  # running mean of the n + 1 epochs' weights
+                    self.swa = [
+                        m + (w - m) / (n + 1)
+                        for m, w in zip(self.swa, weights, strict=True)
+                    ]
+                state["swa_count"] = n + 1
             if row["epoch"] >= args.epochs:
                 self.model.stop_training = True
             elif state["train_seconds"] > args.max_minutes * 60:
@@ -203,6 +292,10 @@ def make_callback(state, *, X_pub, y_pub, out, ckpt_dir, args, resume_from, cloc
                 self.model.stop_training = True
             if ckpt_dir is not None:
                 ckpt_dir.mkdir(parents=True, exist_ok=True)
+                if self.swa is not None:  # before state.json counts it
+                    with open(ckpt_dir / "swa.tmp.npz", "wb") as fh:
+                        np.savez(fh, **{f"w{i}": w for i, w in enumerate(self.swa)})
+                    os.replace(ckpt_dir / "swa.tmp.npz", ckpt_dir / "swa.npz")
                 tmp = ckpt_dir / "model.tmp.keras"
                 self.model.save(tmp)
                 os.replace(tmp, ckpt_dir / "model.keras")
@@ -260,6 +353,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument(
+        "--init-from",
+        metavar="SOURCE",
+        default=None,
+        help="start from a fitted network: pretrained:NAME, a run or a .joblib",
+    )
+    parser.add_argument(
+        "--swa",
+        action="store_true",
+        help="average the weights of every epoch's end (stochastic weight averaging)",
+    )
+    parser.add_argument(
         "--param",
         action="append",
         metavar="KEY=VALUE",
@@ -292,6 +396,26 @@ def main(argv=None) -> int:
     }
     if args.params:  # only when set: older checkpoints stay resumable
         config["params"] = {k: args.params[k] for k in sorted(args.params)}
+    if args.init_from is not None:
+        if args.recipe != "vgg":
+            print("accuracy: --init-from needs --recipe vgg", file=sys.stderr)
+            return 2
+        config["init_from"] = args.init_from
+        try:
+            source, _, _ = load_fitted(args.init_from)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"accuracy: --init-from: {exc}", file=sys.stderr)
+            return 2
+        args.init_source = source[-1] if hasattr(source, "steps") else source
+    else:
+        args.init_source = None
+    if args.swa:
+        if args.recipe != "vgg" or ckpt_dir is None:
+            print(
+                "accuracy: --swa needs --recipe vgg and a checkpoint", file=sys.stderr
+            )
+            return 2
+        config["swa"] = True
     state, resume_from = None, None
     if args.fresh and ckpt_dir is not None and ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)
@@ -349,7 +473,11 @@ def main(argv=None) -> int:
     state["skfer_version"] = __version__
     clock["fit_start"] = time.perf_counter()
     t0 = time.time()
-    estimator.fit(X, y)
+    try:
+        estimator.fit(X, y)
+    except ArchitectureError as exc:
+        print(f"accuracy: {exc}", file=sys.stderr)
+        return 2
     state["wall_seconds"] = round(state.get("wall_seconds", 0.0) + time.time() - t0, 1)
     if state["stopped"] == "max-minutes":
         state["stopped"] = None  # resumable: the next run continues
@@ -364,6 +492,19 @@ def main(argv=None) -> int:
     state["load_average_after"] = loadavg()
     clf = estimator[-1] if hasattr(estimator, "steps") else estimator
     clf.callbacks = None  # the recorder holds the data; the saved model must not
+    if args.swa:
+        import numpy as np
+
+        with np.load(ckpt_dir / "swa.npz") as saved:
+            mean = [saved[f"w{i}"] for i in range(len(saved.files))]
+        for variable, value in zip(clf.model_.trainable_weights, mean, strict=True):
+            variable.assign(value)
+        t1 = time.perf_counter()
+        state["swa_batchnorm_layers"] = recompute_batchnorm(clf.model_, X)
+        state["swa_batchnorm_seconds"] = round(time.perf_counter() - t1, 1)
+        state["last_epoch_public_test_accuracy_tta"] = state["epochs"][-1][
+            "public_test_accuracy_tta"
+        ]
     state["final"] = _final_metrics(estimator, X_pub, y_pub)
     state["final"]["epochs_run"] = len(state["epochs"])
     state["final"]["tta"] = bool(getattr(clf, "tta", False))

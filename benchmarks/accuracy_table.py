@@ -51,6 +51,10 @@ def _what(state: dict) -> str:
         )
     if config.get("n_train"):
         what += f", {config['n_train']} Training faces"
+    if config.get("init_from"):
+        what += f", fine-tuned from `{config['init_from']}`"
+    if config.get("swa"):
+        what += ", weights averaged over its epochs (SWA)"
     return what + f", seed {config.get('seed')}"
 
 

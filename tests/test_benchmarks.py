@@ -234,3 +234,111 @@ def test_stacking_learns_what_a_soft_vote_cannot():
     # carry no signal cannot be learned
     scrambled = rng.permutation(y)
     assert ensemble.stacking_cv([shifted, noisy], scrambled)["accuracy"] < 0.3
+
+
+def test_recompute_batchnorm_sets_the_mean_of_the_batch_statistics():
+    import numpy as np
+
+    from skfer._tf import keras
+
+    accuracy = _script("accuracy")
+    inputs = keras.Input((3,))
+    bn = keras.layers.BatchNormalization(momentum=0.9)
+    model = keras.Model(inputs, bn(inputs))
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 2.0, (100, 3)).astype(np.float32)
+    assert accuracy.recompute_batchnorm(model, X, batch_size=25) == 1
+    batches = X.reshape(4, 25, 3)
+    np.testing.assert_allclose(
+        bn.moving_mean.numpy(), batches.mean(axis=1).mean(axis=0), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        bn.moving_variance.numpy(), batches.var(axis=1).mean(axis=0), rtol=1e-4
+    )
+    assert bn.momentum == 0.9  # restored
+    # a network without batch normalisation is left alone
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    assert accuracy.recompute_batchnorm(plain, X) == 0
+
+
+def test_copy_weights_refuses_another_architecture():
+    import numpy as np
+
+    from skfer._tf import keras
+
+    accuracy = _script("accuracy")
+
+    def net(units):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(units)])
+
+    source, same, other = net(3), net(3), net(5)
+    accuracy._copy_weights(source, same)
+    for a, b in zip(source.weights, same.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    before = [w.numpy() for w in other.weights]
+    with pytest.raises(ValueError, match=r"\(4, 3\).*\(4, 5\).*architecture"):
+        accuracy._copy_weights(source, other)
+    for w, b in zip(other.weights, before, strict=True):  # nothing half-copied
+        np.testing.assert_array_equal(w.numpy(), b)
+
+
+@pytest.mark.slow
+def test_fine_tuning_run_averages_its_epochs_across_a_resume(fer2013_dir, tmp_path):
+    """--init-from starts from a fitted network; --swa's mean survives a resume."""
+    import numpy as np
+
+    from skfer import load_model
+
+    env = {**os.environ, "SKFER_FER2013": str(fer2013_dir / "fer2013.csv.gz")}
+    base = [
+        sys.executable, str(REPO / "benchmarks" / "accuracy.py"),
+        "--recipe", "vgg", "--n-train", "300",
+        "--param", "block_filters=[8, 16]", "--param", "dense_units=[32]",
+    ]  # fmt: skip
+    source = subprocess.run(
+        [*base, "--epochs", "1", "--out", str(tmp_path / "a.json"),
+         "--checkpoint", str(tmp_path / "a")],
+        env=env, capture_output=True,
+    )  # fmt: skip
+    assert source.returncode == 0, source.stderr.decode()[-2000:]
+    start = load_model(tmp_path / "a" / "model.joblib")
+    out, ckpt = tmp_path / "b.json", tmp_path / "b"
+    cmd = [
+        *base, "--epochs", "3", "--out", str(out), "--checkpoint", str(ckpt),
+        "--init-from", str(tmp_path / "a" / "model.joblib"), "--swa",
+        "--param", "lr_schedule=None", "--param", "learning_rate=1e-4",
+    ]  # fmt: skip
+    first = subprocess.run([*cmd, "--max-minutes", "0"], env=env, capture_output=True)
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    state = json.loads(out.read_text())
+    assert state["swa_count"] == 1 and state["final"] is None
+    # one epoch at a small rate from the source: near it, not a random start
+    after_one = np.load(ckpt / "swa.npz")["w0"]
+    start_kernel = start.model_.trainable_weights[0].numpy()
+    assert np.abs(after_one - start_kernel).max() < 0.05 * np.abs(start_kernel).max()
+    second = subprocess.run(cmd, env=env, capture_output=True)
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    state = json.loads(out.read_text())
+    assert state["config"]["init_from"].endswith("model.joblib")
+    assert state["config"]["swa"] is True
+    assert state["swa_count"] == 3 and state["resumed"] == 1
+    assert state["swa_batchnorm_layers"] == 5  # 4 convolutions + 1 dense
+    # the saved network is the mean, not the last epoch's weights
+    mean = np.load(ckpt / "swa.npz")
+    final = load_model(ckpt / "model.joblib")
+    for i, w in enumerate(final.model_.trainable_weights):
+        np.testing.assert_allclose(w.numpy(), mean[f"w{i}"], rtol=1e-6)
+    assert 0 <= state["final"]["public_test_accuracy"] <= 1
+    # a source of another architecture is refused, naming the weight
+    bad = subprocess.run(
+        [*cmd[:-4], "--param", "dense_units=[16]", "--out", str(tmp_path / "c.json"),
+         "--checkpoint", str(tmp_path / "c"), "--epochs", "1"],
+        env=env, capture_output=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and b"not the same architecture" in bad.stderr
+    missing = subprocess.run(
+        [*cmd[:-4], "--init-from", "no-such-run", "--out", str(tmp_path / "d.json"),
+         "--checkpoint", str(tmp_path / "d")],
+        env=env, capture_output=True,
+    )  # fmt: skip
+    assert missing.returncode == 2 and b"no model for 'no-such-run'" in missing.stderr
