@@ -62,7 +62,11 @@ def minutes_to(state: dict, target: float = 0.60) -> float | None:
     """Training minutes at the end of the first epoch at ``target`` PublicTest.
 
     Measured with the estimator's own prediction (TTA where it has it).
+    None for a run that did not reach it, or that started from a trained
+    network (``--init-from``: the minutes would not count its training).
     """
+    if state["config"].get("init_from"):
+        return None
     tta = state["config"].get("recipe") == "vgg"
     key = "public_test_accuracy_tta" if tta else "public_test_accuracy"
     for row in state.get("epochs", []):

@@ -21,6 +21,7 @@ Exits non-zero only when it cannot run.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -93,9 +94,14 @@ def main(argv=None) -> int:
         "final": final,
         "epochs": [],
     }
+    run_file = RESULTS_DIR / "accuracy" / f"{stem}.json"
     if card.get("train_minutes"):  # the training run of the shipped weights
         state["train_seconds"] = 60.0 * float(card["train_minutes"])
         final["epochs_run"] = card.get("epochs")
+    elif run_file.is_file():  # a run of accuracy.py: its own training
+        run = json.loads(run_file.read_text())
+        state["train_seconds"] = float(run.get("train_seconds", 0.0))
+        final["epochs_run"] = (run.get("final") or {}).get("epochs_run")
     out = RESULTS_DIR / "accuracy" / f"{name}.json"
     _write_json(out, state)
     print(f"wrote {out.relative_to(REPO)}")

@@ -342,3 +342,14 @@ def test_fine_tuning_run_averages_its_epochs_across_a_resume(fer2013_dir, tmp_pa
         env=env, capture_output=True,
     )  # fmt: skip
     assert missing.returncode == 2 and b"no model for 'no-such-run'" in missing.stderr
+
+
+def test_minutes_to_target_is_blank_for_a_fine_tuning_run():
+    table = _script("accuracy_table")
+    state = {
+        "config": {"recipe": "vgg", "init_from": "pretrained:fer2013-vgg"},
+        "epochs": [{"train_minutes": 2.5, "public_test_accuracy_tta": 0.69}],
+    }
+    assert table.minutes_to(state, 0.60) is None
+    del state["config"]["init_from"]
+    assert table.minutes_to(state, 0.60) == 2.5
