@@ -42,6 +42,20 @@ Together, e.g. ``--init-from pretrained:fer2013-vgg --swa --epochs 12
 --param lr_schedule=None --param learning_rate=2e-4``: twelve epochs at a
 constant small rate around the shipped network, averaged.
 
+``--teacher SOURCE`` (repeatable; same forms as ``--init-from``) trains
+towards a teacher's class distributions instead of the one-hot labels
+(knowledge distillation, Hinton et al. 2015): the teacher is the soft vote
+of the SOURCEs (each with its own test-time augmentation), its
+probabilities on the Training faces are softened by ``--teacher-temperature``
+``T`` (``p ** (1 / T)``, renormalised) and mixed with the one-hot labels,
+``--teacher-weight`` of the teacher's, and the mixture goes to ``fit`` as
+``soft_targets`` (label smoothing still applies). The targets are computed
+once and kept beside the checkpoint (``teacher.npy``), so a resumed run
+trains towards the same ones. With ``--init-from``, e.g. ``--init-from
+pretrained:fer2013-vgg --teacher pretrained:fer2013-vgg --teacher
+vgg-bf16-e45-s2 --teacher vgg-bf16-e100-s6``: the shipped network
+fine-tuned towards the three-network ensemble it belongs to.
+
 At the end the fitted estimator is saved (``skfer.save_model``) next to the
 checkpoint, and the result, with the exact command, configuration, seed,
 epochs, wall time, machine, PublicTest accuracy and per-class recall, goes to
@@ -314,6 +328,32 @@ def make_callback(state, *, X_pub, y_pub, out, ckpt_dir, args, resume_from, cloc
     return Recorder()
 
 
+def teacher_targets(members, X, y, *, weight: float, temperature: float):
+    """Distillation targets: the members' soft vote on ``X``, mixed with ``y``.
+
+    The mean of the members' ``predict_proba`` is softened to
+    ``p ** (1 / temperature)`` (renormalised), then ``weight`` of it is mixed
+    with ``1 - weight`` of the one-hot labels. Returns the targets (float32,
+    rows summing to 1) and what to record: the vote's accuracy on ``X``, its
+    mean top probability before and after softening, and the seconds taken.
+    """
+    import numpy as np
+
+    t0 = time.perf_counter()
+    proba = np.mean([member.predict_proba(X) for member in members], axis=0)
+    soft = proba ** (1.0 / temperature)
+    soft /= soft.sum(axis=1, keepdims=True)
+    onehot = np.eye(proba.shape[1])[y]
+    targets = (weight * soft + (1.0 - weight) * onehot).astype(np.float32)
+    info = {
+        "train_accuracy": round(float(np.mean(proba.argmax(1) == y)), 4),
+        "mean_top_probability": round(float(proba.max(1).mean()), 4),
+        "mean_top_probability_softened": round(float(soft.max(1).mean()), 4),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    return targets, info
+
+
 def _final_metrics(estimator, X_pub, y_pub) -> dict:
     import numpy as np
     from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
@@ -364,6 +404,24 @@ def main(argv=None) -> int:
         help="average the weights of every epoch's end (stochastic weight averaging)",
     )
     parser.add_argument(
+        "--teacher",
+        action="append",
+        metavar="SOURCE",
+        help="distil from this fitted network (repeatable: their soft vote)",
+    )
+    parser.add_argument(
+        "--teacher-weight",
+        type=float,
+        default=0.5,
+        help="share of the teacher in the targets (the rest: one-hot labels)",
+    )
+    parser.add_argument(
+        "--teacher-temperature",
+        type=float,
+        default=2.0,
+        help="soften the teacher's probabilities to p ** (1 / T)",
+    )
+    parser.add_argument(
         "--param",
         action="append",
         metavar="KEY=VALUE",
@@ -409,6 +467,22 @@ def main(argv=None) -> int:
         args.init_source = source[-1] if hasattr(source, "steps") else source
     else:
         args.init_source = None
+    if args.teacher:
+        if args.recipe != "vgg":
+            print("accuracy: --teacher needs --recipe vgg", file=sys.stderr)
+            return 2
+        if not 0.0 < args.teacher_weight <= 1.0 or not args.teacher_temperature > 0:
+            print(
+                "accuracy: --teacher-weight must be in (0, 1] and "
+                "--teacher-temperature > 0",
+                file=sys.stderr,
+            )
+            return 2
+        config["teacher"] = {
+            "members": list(args.teacher),
+            "weight": args.teacher_weight,
+            "temperature": args.teacher_temperature,
+        }
     if args.swa:
         if args.recipe != "vgg" or ckpt_dir is None:
             print(
@@ -455,6 +529,34 @@ def main(argv=None) -> int:
         print("all epochs done but no final result: rerun with --fresh")
         return 2
 
+    soft_targets = None
+    if args.teacher:
+        import numpy as np
+
+        cached = None if ckpt_dir is None else ckpt_dir / "teacher.npy"
+        if cached is not None and resume_from is not None and cached.is_file():
+            soft_targets = np.load(cached)
+        else:
+            try:
+                members = [load_fitted(spec)[0] for spec in args.teacher]
+            except (FileNotFoundError, ValueError) as exc:
+                print(f"accuracy: --teacher: {exc}", file=sys.stderr)
+                return 2
+            soft_targets, state["teacher"] = teacher_targets(
+                members,
+                X,
+                y,
+                weight=args.teacher_weight,
+                temperature=args.teacher_temperature,
+            )
+            del members
+            print(f"teacher: {state['teacher']}", flush=True)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                with open(cached.with_suffix(".tmp.npy"), "wb") as fh:
+                    np.save(fh, soft_targets)
+                os.replace(cached.with_suffix(".tmp.npy"), cached)
+
     clock = {}
     callback = make_callback(
         state,
@@ -474,7 +576,10 @@ def main(argv=None) -> int:
     clock["fit_start"] = time.perf_counter()
     t0 = time.time()
     try:
-        estimator.fit(X, y)
+        if soft_targets is None:
+            estimator.fit(X, y)
+        else:
+            estimator.fit(X, y, soft_targets=soft_targets)
     except ArchitectureError as exc:
         print(f"accuracy: {exc}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
+    _num_samples,
     check_array,
     check_consistent_length,
     column_or_1d,
@@ -41,7 +42,7 @@ from ._tf import BaseWrapper, KerasClassifier, keras, tf, without_global_tf_seed
 from .augmentation import mirror_groups
 from .datasets._labels import IMAGE_SIDE, N_PIXELS
 
-_FIT_KWARGS = ("validation_data",)
+_FIT_KWARGS = ("validation_data", "soft_targets")
 
 #: Faces per call of the compiled forward pass at predict time (at least
 #: ``batch_size``); see ``FERClassifierBase._forward`` and benchmarks/README.md.
@@ -160,6 +161,43 @@ def mirror_aware_split(
     return train_idx, val_idx
 
 
+def _check_soft_targets(soft, X, y) -> np.ndarray:
+    """``fit``'s ``soft_targets`` as float32, checked against ``X`` and ``y``.
+
+    Raises ValueError naming the expected shape, or the first row that is
+    not a distribution (negative, not finite or not summing to 1).
+    """
+    try:
+        n_samples = _num_samples(X)
+        classes = np.unique(np.asarray(y)).tolist()
+    except (TypeError, ValueError):
+        return soft  # the regular checks of X and y raise
+    n_classes = len(classes)
+    try:
+        soft = np.asarray(soft, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "soft_targets must be a numeric array of shape (n_samples, "
+            f"n_classes) = ({n_samples}, {n_classes})."
+        ) from None
+    if soft.shape != (n_samples, n_classes):
+        raise ValueError(
+            f"soft_targets has shape {soft.shape}; expected (n_samples, "
+            f"n_classes) = ({n_samples}, {n_classes}), one distribution over "
+            f"the classes {classes} per face."
+        )
+    bad = ~np.isfinite(soft).all(axis=1) | (soft < 0).any(axis=1)
+    bad |= ~(np.abs(soft.sum(axis=1) - 1.0) <= 1e-3)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"soft_targets row {row} is {soft[row].round(4).tolist()}: each row "
+            f"must be non-negative, finite and sum to 1 ({int(bad.sum())} "
+            "row(s) are not)."
+        )
+    return soft.astype(np.float32)
+
+
 class FERClassifierBase(KerasClassifier):
     """Base class of the skfer classifiers; not meant to be used directly.
 
@@ -226,18 +264,28 @@ class FERClassifierBase(KerasClassifier):
             )
         with precision_scope(self.precision):
             model = self._build_network(meta, self._seed())
+        self._compile(model, self._make_optimizer(), soft=False)
+        return model
+
+    def _compile(self, model, optimizer, *, soft: bool) -> None:
+        """Compile ``model`` for integer labels or (``soft``) class distributions.
+
+        The loss and the accuracy metric depend on the kind of target, so a
+        fit whose kind differs from the previous one recompiles (keeping the
+        optimiser and its state).
+        """
         smoothing = float(self.label_smoothing)
         model.compile(
-            optimizer=self._make_optimizer(),
+            optimizer=optimizer,
             loss=(
                 SmoothedSparseCrossentropy(smoothing)
-                if smoothing
+                if smoothing or soft
                 else "sparse_categorical_crossentropy"
             ),
             metrics=["accuracy"],
             jit_compile=False,  # measured slower for these networks on CPU
         )
-        return model
+        model._skfer_soft_targets = soft
 
     def _initialize(self, X, y=None):
         # Release the previous network before building a new one, so repeated
@@ -366,6 +414,17 @@ class FERClassifierBase(KerasClassifier):
             ``validation_data=(X_val, y_val)``: a fixed early-stopping set
             used instead of splitting ``validation_fraction`` off ``X``.
 
+            ``soft_targets``: array of shape (n_samples, n_classes), one class
+            distribution per face (columns in the order of ``classes_``,
+            i.e. of ``np.unique(y)``; non-negative, rows summing to 1). The
+            network is trained towards these distributions instead of the
+            one-hot labels (``label_smoothing`` still applies): knowledge
+            distillation, e.g. ``0.5 * teacher.predict_proba(X) + 0.5 *
+            np.eye(7)[y]`` to compress a fitted ensemble ``teacher`` into
+            one network. ``y`` still defines the classes, the class weights
+            and the early-stopping split, and validation faces are scored
+            against their labels.
+
         Returns
         -------
         self : object
@@ -385,6 +444,12 @@ class FERClassifierBase(KerasClassifier):
                 "batch_size go to the constructor or set_params()."
             )
         self._check_params()
+        if fit_params.get("soft_targets") is not None:
+            # checked before the current network is released: a bad array
+            # loses nothing
+            fit_params["soft_targets"] = _check_soft_targets(
+                fit_params["soft_targets"], X, y
+            )
         self.classes_ = None
         BaseWrapper.fit(self, X, y, sample_weight=sample_weight, **fit_params)
         return self
@@ -469,6 +534,7 @@ class FERClassifierBase(KerasClassifier):
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
         validation_data = kwargs.pop("validation_data", None)
+        soft = kwargs.pop("soft_targets", None)
         seed = self._seed()
         rng = check_random_state(seed)
         # one independent stream per random consumer of this fit
@@ -478,6 +544,8 @@ class FERClassifierBase(KerasClassifier):
         X = _network_input(X)
         y = np.asarray(y).astype(np.int32).ravel()
         w = self._sample_weights(y, sample_weight)
+        if getattr(self.model_, "_skfer_soft_targets", False) != (soft is not None):
+            self._compile(self.model_, self.model_.optimizer, soft=soft is not None)
         train_idx, X_val, y_val, val_idx = self._validation_set(
             X, y, validation_data, split_rng
         )
@@ -485,6 +553,11 @@ class FERClassifierBase(KerasClassifier):
         if train_idx.size != X.shape[0]:
             X, y = X[train_idx], y[train_idx]
             w = None if w is None else w[train_idx]
+            soft = None if soft is None else soft[train_idx]
+        if soft is not None:
+            y = soft  # the network learns the distributions
+            if y_val is not None:  # scored against its labels, as one-hot rows
+                y_val = np.eye(soft.shape[1], dtype=np.float32)[y_val]
 
         flip = bool(self.random_flip)
         if flip and X.shape[1] != N_PIXELS:

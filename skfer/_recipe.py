@@ -44,6 +44,9 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
     The target of a face of class ``k`` is ``1 - s + s / n`` for ``k`` and
     ``s / n`` for the other classes (``s = label_smoothing``, ``n`` classes),
     as in ``keras.losses.CategoricalCrossentropy(label_smoothing=s)``.
+    Targets of shape ``(batch, n)`` are class distributions instead (the
+    ``soft_targets`` of a classifier's ``fit``), smoothed the same way:
+    ``(1 - s) * q + s / n``.
     """
 
     def __init__(
@@ -56,11 +59,15 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true, y_pred):
-        n_classes = tf.shape(y_pred)[-1]
-        labels = tf.cast(tf.reshape(y_true, [-1]), tf.int32)
-        one_hot = tf.one_hot(labels, n_classes, dtype=y_pred.dtype)
+        width = y_true.shape[-1] if y_true.shape.rank == 2 else None
+        if width is not None and width > 1:  # class distributions
+            target = tf.cast(y_true, y_pred.dtype)
+        else:
+            n_classes = tf.shape(y_pred)[-1]
+            labels = tf.cast(tf.reshape(y_true, [-1]), tf.int32)
+            target = tf.one_hot(labels, n_classes, dtype=y_pred.dtype)
         return keras.losses.categorical_crossentropy(
-            one_hot, y_pred, label_smoothing=self.label_smoothing
+            target, y_pred, label_smoothing=self.label_smoothing
         )
 
     def get_config(self) -> dict:

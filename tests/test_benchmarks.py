@@ -353,3 +353,79 @@ def test_minutes_to_target_is_blank_for_a_fine_tuning_run():
     assert table.minutes_to(state, 0.60) is None
     del state["config"]["init_from"]
     assert table.minutes_to(state, 0.60) == 2.5
+
+
+def test_teacher_targets_mix_the_softened_vote_with_the_labels():
+    import numpy as np
+
+    accuracy = _script("accuracy")
+
+    class Member:
+        def __init__(self, proba):
+            self.proba = np.asarray(proba, dtype=np.float64)
+
+        def predict_proba(self, X):
+            return self.proba
+
+    a = Member([[0.8, 0.2, 0.0], [0.5, 0.5, 0.0]])
+    b = Member([[0.6, 0.2, 0.2], [0.1, 0.7, 0.2]])
+    y = np.array([0, 2])
+    plain, info = accuracy.teacher_targets([a, b], None, y, weight=1.0, temperature=1)
+    np.testing.assert_allclose(plain, [[0.7, 0.2, 0.1], [0.3, 0.6, 0.1]], rtol=1e-6)
+    assert info["train_accuracy"] == 0.5  # the vote gets face 0 right, not face 1
+    mixed, info = accuracy.teacher_targets([a, b], None, y, weight=0.5, temperature=2)
+    soft = np.sqrt([[0.7, 0.2, 0.1], [0.3, 0.6, 0.1]])
+    soft /= soft.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(mixed, 0.5 * soft + 0.5 * np.eye(3)[y], rtol=1e-6)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-6)
+    assert info["mean_top_probability_softened"] < info["mean_top_probability"]
+
+
+@pytest.mark.slow
+def test_distillation_run_keeps_its_targets_across_a_resume(fer2013_dir, tmp_path):
+    """--teacher trains towards the teacher's targets, computed once per run."""
+    import numpy as np
+
+    env = {**os.environ, "SKFER_FER2013": str(fer2013_dir / "fer2013.csv.gz")}
+    base = [
+        sys.executable, str(REPO / "benchmarks" / "accuracy.py"),
+        "--recipe", "vgg", "--n-train", "300",
+        "--param", "block_filters=[8, 16]", "--param", "dense_units=[32]",
+    ]  # fmt: skip
+    teacher = subprocess.run(
+        [*base, "--epochs", "1", "--out", str(tmp_path / "t.json"),
+         "--checkpoint", str(tmp_path / "t")],
+        env=env, capture_output=True,
+    )  # fmt: skip
+    assert teacher.returncode == 0, teacher.stderr.decode()[-2000:]
+    out, ckpt = tmp_path / "s.json", tmp_path / "s"
+    cmd = [
+        *base, "--epochs", "2", "--out", str(out), "--checkpoint", str(ckpt),
+        "--teacher", str(tmp_path / "t" / "model.joblib"),
+        "--teacher", str(tmp_path / "t" / "model.joblib"),
+        "--teacher-weight", "0.7", "--teacher-temperature", "3",
+    ]  # fmt: skip
+    first = subprocess.run([*cmd, "--max-minutes", "0"], env=env, capture_output=True)
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    assert b"teacher: " in first.stdout
+    state = json.loads(out.read_text())
+    assert state["config"]["teacher"] == {
+        "members": [str(tmp_path / "t" / "model.joblib")] * 2,
+        "weight": 0.7,
+        "temperature": 3.0,
+    }
+    assert 0 <= state["teacher"]["train_accuracy"] <= 1
+    targets = np.load(ckpt / "teacher.npy")
+    assert targets.shape == (300, 7)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-5)
+    assert targets.max(axis=1).min() >= 0.3  # 1 - weight of one-hot label
+    assert not np.allclose(targets, np.eye(7)[targets.argmax(1)])  # not one-hot
+    second = subprocess.run(cmd, env=env, capture_output=True)
+    assert second.returncode == 0, second.stderr.decode()[-2000:]
+    assert b"teacher: " not in second.stdout  # the kept targets, not recomputed
+    state = json.loads(out.read_text())
+    assert state["resumed"] == 1 and state["final"]["epochs_run"] == 2
+    bad = subprocess.run(
+        [*cmd, "--teacher-weight", "0", "--fresh"], env=env, capture_output=True
+    )
+    assert bad.returncode == 2 and b"--teacher-weight must be in (0, 1]" in bad.stderr

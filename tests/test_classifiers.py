@@ -343,3 +343,56 @@ def test_predicting_changes_no_attribute_and_keeps_no_network_alive(
     clf.predict(X[:5])
     gc.collect()
     assert old() is None
+
+
+def test_one_hot_soft_targets_train_the_same_network(expressions, tiny_dnn):
+    X, y = expressions
+    plain = tiny_dnn(label_smoothing=0.1).fit(X, y)
+    soft = tiny_dnn(label_smoothing=0.1).fit(X, y, soft_targets=np.eye(7)[y])
+    np.testing.assert_allclose(
+        soft.predict_proba(X[:20]), plain.predict_proba(X[:20]), atol=1e-5
+    )
+
+
+def test_soft_targets_are_learned_and_validation_scored_on_labels(
+    expressions, tiny_cnn, learner
+):
+    X, y = expressions
+    shifted = (y + 1) % 7  # targets that contradict the labels
+    clf = tiny_cnn(**{**learner, "validation_fraction": 0.2, "patience": None})
+    clf.fit(X, y, soft_targets=np.eye(7)[shifted])
+    train = np.setdiff1d(np.arange(len(y)), clf.validation_indices_)
+    assert np.mean(clf.predict(X[train]) == shifted[train]) > 0.8
+    assert clf.history_["accuracy"][-1] > 0.8  # against the targets
+    assert clf.history_["val_accuracy"][-1] < 0.2  # against the labels
+    # a warm-started fit on the labels recompiles for them and unlearns it
+    clf.set_params(warm_start=True, validation_fraction=0.0)
+    clf.fit(X, y)
+    assert np.mean(clf.predict(X) == y) > 0.8
+
+
+@pytest.mark.parametrize(
+    "make_soft, match",
+    [
+        (lambda y: np.eye(7)[y][:-1], r"shape \(699, 7\); expected .*\(700, 7\)"),
+        (lambda y: np.eye(6)[y % 6], r"shape \(700, 6\); expected .*\(700, 7\)"),
+        (lambda y: np.full((len(y), 7), 0.2), r"row 0 is \[0\.2, .*sum to 1"),
+        (
+            lambda y: np.where(np.arange(len(y))[:, None] == 5, np.nan, np.eye(7)[y]),
+            r"row 5 is \[nan",
+        ),
+        (
+            lambda y: np.eye(7)[y] * np.where(np.arange(len(y)) == 3, -1, 1)[:, None],
+            r"row 3 .*non-negative",
+        ),
+    ],
+)
+def test_bad_soft_targets_are_refused_and_lose_nothing(
+    expressions, tiny_dnn, make_soft, match
+):
+    X, y = expressions
+    clf = tiny_dnn().fit(X, y)
+    before = clf.predict_proba(X[:5])
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y, soft_targets=make_soft(y))
+    np.testing.assert_array_equal(clf.predict_proba(X[:5]), before)

@@ -247,3 +247,21 @@ def test_shift_needs_faces():
     X, y = rng.rand(40, 10) * 255, np.repeat([0, 1], 20)
     with pytest.raises(ValueError, match="random_shift > 0 needs 48x48 faces"):
         FERDNNClassifier(hidden_units=(8,), epochs=1, random_shift=2).fit(X, y)
+
+
+def test_smoothed_loss_takes_class_distributions():
+    import keras
+
+    rng = np.random.RandomState(1)
+    proba = rng.dirichlet(np.ones(7), size=16).astype(np.float32)
+    target = rng.dirichlet(np.ones(7), size=16).astype(np.float32)
+    ours = SmoothedSparseCrossentropy(0.1)(target, proba)
+    theirs = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(target, proba)
+    np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-6)
+    # one-hot rows are the integer labels
+    y = rng.randint(0, 7, size=16)
+    np.testing.assert_allclose(
+        float(SmoothedSparseCrossentropy(0.1)(np.eye(7, dtype=np.float32)[y], proba)),
+        float(SmoothedSparseCrossentropy(0.1)(y, proba)),
+        rtol=1e-6,
+    )
