@@ -55,6 +55,15 @@ def _what(state: dict) -> str:
         what += f", fine-tuned from `{config['init_from']}`"
     if config.get("swa"):
         what += ", weights averaged over its epochs (SWA)"
+    if config.get("teacher"):
+        teacher = config["teacher"]
+        names = ", ".join(
+            f"`{m.removeprefix('pretrained:')}`" for m in teacher["members"]
+        )
+        what += (
+            f", distilled from the soft vote of {names} (teacher weight "
+            f"{teacher['weight']:g}, temperature {teacher['temperature']:g})"
+        )
     return what + f", seed {config.get('seed')}"
 
 

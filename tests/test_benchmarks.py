@@ -87,6 +87,17 @@ def test_accuracy_table_names_the_changed_parameters():
     assert "`random_shift=0`" in table._what(state)
 
 
+def test_accuracy_table_names_a_distillation_teacher():
+    table = _script("accuracy_table")
+    teacher = {"members": ["pretrained:fer2013-vgg", "vgg-e45"], "weight": 0.5,
+               "temperature": 2.0}  # fmt: skip
+    state = {"config": {"recipe": "vgg", "seed": 1, "teacher": teacher}}
+    assert (
+        "distilled from the soft vote of `fer2013-vgg`, `vgg-e45` "
+        "(teacher weight 0.5, temperature 2)"
+    ) in table._what(state)
+
+
 def test_a_kept_run_loads_from_benchmarks_models(tmp_path, monkeypatch, expressions):
     """A run packaged with make_pretrained.py --out outlives its runs/ folder."""
     import numpy as np

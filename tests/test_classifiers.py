@@ -371,6 +371,23 @@ def test_soft_targets_are_learned_and_validation_scored_on_labels(
     assert np.mean(clf.predict(X) == y) > 0.8
 
 
+def test_soft_targets_are_split_with_the_faces_by_cross_validation(
+    expressions, tiny_dnn
+):
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    X, y = expressions
+    cv = KFold(2, shuffle=True, random_state=0)
+    plain = cross_val_predict(tiny_dnn(), X, y, cv=cv, method="predict_proba")
+    soft = cross_val_predict(
+        tiny_dnn(), X, y, cv=cv, method="predict_proba",
+        params={"soft_targets": np.eye(7)[y]},
+    )  # fmt: skip
+    # each fold's network saw its own faces' rows, so one-hot rows train
+    # exactly the networks the labels do
+    np.testing.assert_allclose(soft, plain, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "make_soft, match",
     [
