@@ -9,6 +9,7 @@ persistence hygiene) lives here once.
 from __future__ import annotations
 
 import difflib
+import numbers
 import pickle
 import warnings
 import weakref
@@ -34,6 +35,7 @@ from ._recipe import (
     SmoothedSparseCrossentropy,
     check_tta,
     precision_scope,
+    random_erasing_fn,
     random_shift_fn,
     tta_views,
     view_indices,
@@ -90,9 +92,9 @@ def _tf_flip_flat(x, mask):
     return tf.where(mask[:, None], flipped, x)
 
 
-def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed, shift=0):
+def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed, shift=0, erase=0.0):
     """A ``tf.data`` pipeline from uint8/float32 arrays: shuffle, batch, flip,
-    shift, cast.
+    shift, erase, cast.
 
     Faces stay uint8 in memory; the cast to float32 (and the optional random
     mirror and translation by up to ``shift`` pixels) happens per batch inside
@@ -100,10 +102,10 @@ def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed, shift=0):
     TensorFlow's global seed (see ``without_global_tf_seed``).
     """
     with without_global_tf_seed():
-        return _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift)
+        return _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift, erase)
 
 
-def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift):
+def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift, erase):
     tensors = (X, y) if w is None else (X, y, w)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
@@ -126,6 +128,18 @@ def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift):
             return (move(x), *rest)
 
         ds = ds.map(shift_batch, num_parallel_calls=1, deterministic=True)
+    if erase:
+        wipe = random_erasing_fn(erase, seed)
+        keys = tf.data.Dataset.random(
+            seed=None if seed is None else (int(seed) + 7919) % 2**31,
+            rerandomize_each_iteration=True,
+        )
+        ds = tf.data.Dataset.zip((ds, keys))
+
+        def erase_batch(batch, key):
+            return (wipe(batch[0], key), *batch[1:])
+
+        ds = ds.map(erase_batch, num_parallel_calls=1, deterministic=True)
 
     def cast(x, *rest):
         return (tf.cast(x, tf.float32), *rest)
@@ -337,6 +351,16 @@ class FERClassifierBase(KerasClassifier):
             raise ValueError(
                 f"random_shift must be < {IMAGE_SIDE // 2} pixels. "
                 f"Got {self.random_shift!r} instead."
+            )
+        erasing = self.random_erasing
+        if (
+            not isinstance(erasing, (numbers.Real, np.floating))
+            or isinstance(erasing, bool)
+            or not 0.0 <= erasing <= 1.0
+        ):
+            raise ValueError(
+                "random_erasing must be a probability in [0, 1]. "
+                f"Got {erasing!r} instead."
             )
         check_tta(self.tta)
         if self.precision not in PRECISIONS:
@@ -564,6 +588,8 @@ class FERClassifierBase(KerasClassifier):
             raise ValueError("random_flip=True needs 48x48 faces (2304 features).")
         if self.random_shift and X.shape[1] != N_PIXELS:
             raise ValueError("random_shift > 0 needs 48x48 faces (2304 features).")
+        if self.random_erasing and X.shape[1] != N_PIXELS:
+            raise ValueError("random_erasing > 0 needs 48x48 faces (2304 features).")
         batch_size = int(self.batch_size)
         train_ds = _make_dataset(
             X,
@@ -574,6 +600,7 @@ class FERClassifierBase(KerasClassifier):
             flip=flip,
             seed=data_seed,
             shift=int(self.random_shift),
+            erase=float(self.random_erasing),
         )
         val_ds = None
         callbacks = list(self._fit_callbacks)

@@ -10,6 +10,8 @@
   weights);
 - :func:`random_shift_fn`: per-face random translation inside the input
   pipeline;
+- :func:`random_erasing_fn`: per-face random erasing of a rectangle inside
+  the input pipeline;
 - :func:`tta_views` / :func:`view_indices`: the views of a face that
   test-time augmentation (``tta``) averages, as row and column gathers (the
   same indices serve NumPy prediction and the exported TensorFlow graph).
@@ -24,7 +26,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ._tf import keras, tf
-from .datasets._labels import IMAGE_SIDE
+from .datasets._labels import IMAGE_SIDE, N_PIXELS
 
 #: The dtype policies a classifier's ``precision`` accepts.
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -145,6 +147,45 @@ def random_shift_fn(max_shift: int, seed: int | None):
         return tf.reshape(moved, (-1, IMAGE_SIDE * IMAGE_SIDE))
 
     return shift
+
+
+def random_erasing_fn(probability: float, seed: int | None):
+    """A function erasing one random rectangle of some flat faces of a batch.
+
+    ``fn(x, key)`` takes a batch of flat faces and an int64 ``key`` (one per
+    batch, from a seeded stream): each face is erased with ``probability``,
+    over a rectangle of 2-33% of its area and aspect ratio 0.3-3.3 (Zhong et
+    al. 2020, as in torchvision's ``RandomErasing``, but clipped to the face
+    instead of redrawn), filled with the face's mean grey level. The result
+    has ``x``'s dtype.
+    """
+    p = float(probability)
+    offset = 0 if seed is None else int(seed)
+    lo, hi = np.log(0.3), np.log(3.3)
+
+    def erase(x, key):
+        n = tf.shape(x)[0]
+        seed2 = tf.stack([key, tf.constant(offset, tf.int64)])
+        u = tf.random.stateless_uniform([n, 5], seed=seed2, dtype=tf.float32)
+        area = (0.02 + 0.31 * u[:, 1]) * float(N_PIXELS)
+        ratio = tf.exp(lo + (hi - lo) * u[:, 2])
+        side = float(IMAGE_SIDE)
+        h = tf.clip_by_value(tf.round(tf.sqrt(area * ratio)), 1.0, side)
+        w = tf.clip_by_value(tf.round(tf.sqrt(area / ratio)), 1.0, side)
+        top = tf.floor(u[:, 3] * (side - h + 1.0))[:, None]
+        left = tf.floor(u[:, 4] * (side - w + 1.0))[:, None]
+        grid = tf.range(IMAGE_SIDE, dtype=tf.float32)[None, :]
+        rows = (grid >= top) & (grid < top + h[:, None])
+        cols = (grid >= left) & (grid < left + w[:, None])
+        mask = rows[:, :, None] & cols[:, None, :] & (u[:, 0] < p)[:, None, None]
+        faces = tf.cast(x, tf.float32)
+        fill = tf.reduce_mean(faces, axis=1, keepdims=True)
+        out = tf.where(tf.reshape(mask, (-1, N_PIXELS)), fill, faces)
+        if x.dtype.is_integer:
+            out = tf.round(out)
+        return tf.cast(out, x.dtype)
+
+    return erase
 
 
 def check_tta(tta) -> None:

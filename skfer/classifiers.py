@@ -46,6 +46,11 @@ _COMMON_PARAMS = """
         Translate each training face by a random offset of up to this many
         pixels along each axis, afresh every epoch, inside the input
         pipeline (edge pixels fill the border; never the validation faces).
+    random_erasing : float, default=0.0
+        Probability that a training face gets one random rectangle erased
+        to its mean grey level, afresh every epoch, inside the input
+        pipeline (random erasing, Zhong et al. 2020: 2-33% of the face's
+        area, aspect ratio 0.3-3.3; never the validation faces).
     label_smoothing : float, default={smoothing}
         Label smoothing of the cross-entropy loss, in [0, 1).
     lr_schedule : {{None, "cosine"}}, default={schedule}
@@ -189,6 +194,7 @@ class FERCNNClassifier(FERClassifierBase):
         validation_fraction: float = 0.1,
         random_flip: bool = False,
         random_shift: int = 0,
+        random_erasing: float = 0.0,
         label_smoothing: float = 0.0,
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
@@ -215,6 +221,7 @@ class FERCNNClassifier(FERClassifierBase):
         self.validation_fraction = validation_fraction
         self.random_flip = random_flip
         self.random_shift = random_shift
+        self.random_erasing = random_erasing
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
@@ -297,6 +304,7 @@ class FERDNNClassifier(FERClassifierBase):
         validation_fraction: float = 0.1,
         random_flip: bool = False,
         random_shift: int = 0,
+        random_erasing: float = 0.0,
         label_smoothing: float = 0.0,
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
@@ -321,6 +329,7 @@ class FERDNNClassifier(FERClassifierBase):
         self.validation_fraction = validation_fraction
         self.random_flip = random_flip
         self.random_shift = random_shift
+        self.random_erasing = random_erasing
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
@@ -432,6 +441,7 @@ class FERVGGClassifier(FERClassifierBase):
         validation_fraction: float = 0.0,
         random_flip: bool = True,
         random_shift: int = 4,
+        random_erasing: float = 0.0,
         label_smoothing: float = 0.1,
         lr_schedule: str | None = "cosine",
         warmup_epochs: int = 2,
@@ -459,6 +469,7 @@ class FERVGGClassifier(FERClassifierBase):
         self.validation_fraction = validation_fraction
         self.random_flip = random_flip
         self.random_shift = random_shift
+        self.random_erasing = random_erasing
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs

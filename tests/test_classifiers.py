@@ -104,7 +104,8 @@ def test_same_seed_same_network_whatever_the_global_tf_seed(expressions, tiny_cn
     import tensorflow as tf
 
     X, y = expressions
-    kw = {"random_flip": True, "random_shift": 2, "epochs": 2, "random_state": 3}
+    kw = {"random_flip": True, "random_shift": 2, "random_erasing": 0.5, "epochs": 2}
+    kw["random_state"] = 3
     a = tiny_cnn(**kw).fit(X, y).predict_proba(X[:20])
     try:
         for set_seed in (tf.random.set_seed, keras.utils.set_random_seed):
@@ -113,6 +114,17 @@ def test_same_seed_same_network_whatever_the_global_tf_seed(expressions, tiny_cn
             np.testing.assert_array_equal(a, b)
     finally:
         tf.random.set_seed(None)
+
+
+def test_random_erasing_changes_training_not_prediction(expressions, tiny_dnn):
+    X, y = expressions
+    plain = tiny_dnn().fit(X, y)
+    erased = tiny_dnn(random_erasing=0.5).fit(X, y)
+    assert not np.allclose(erased.predict_proba(X[:20]), plain.predict_proba(X[:20]))
+    # the predictions themselves are not erased: they are repeatable
+    np.testing.assert_array_equal(
+        erased.predict_proba(X[:20]), erased.predict_proba(X[:20])
+    )
 
 
 def test_early_stopping_stops_and_restores(expressions, tiny_dnn):

@@ -1,4 +1,5 @@
-"""The training-recipe pieces: label smoothing, cosine schedule, shifts, precision."""
+"""The training-recipe pieces: label smoothing, cosine schedule, shifts, erasing,
+precision."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from skfer._recipe import (
     CosineSchedule,
     SmoothedSparseCrossentropy,
     precision_scope,
+    random_erasing_fn,
     random_shift_fn,
     tta_views,
     view_indices,
@@ -66,6 +68,54 @@ def test_random_shift_moves_each_face_by_its_own_offset():
     assert np.abs(offsets).max() <= 3
     assert len({tuple(o) for o in offsets}) > 5  # faces move differently
     np.testing.assert_allclose(moved.sum(axis=1), 255, rtol=0.05)  # nothing lost
+
+
+def test_random_erasing_fills_one_rectangle_of_some_faces_with_their_mean():
+    import tensorflow as tf
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(400, 2304)).astype(np.uint8)
+    erase = random_erasing_fn(0.5, seed=0)
+    out = erase(tf.constant(X), tf.constant(7, tf.int64)).numpy()
+    assert out.dtype == np.uint8
+    changed = out != X
+    hit = changed.any(axis=1)
+    assert 0.4 < hit.mean() < 0.6  # about half the faces
+    for face, orig, mask in zip(out[hit], X[hit], changed[hit], strict=True):
+        rows, cols = np.nonzero(mask.reshape(48, 48))
+        box = np.zeros((48, 48), dtype=bool)
+        box[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = True
+        # one filled rectangle (a pixel already at the fill value may stay)
+        assert (mask.reshape(48, 48) <= box).all() and mask.sum() > 0.9 * box.sum()
+        assert 0.01 <= box.mean() <= 0.34
+        np.testing.assert_array_equal(face.reshape(48, 48)[box], round(orig.mean()))
+    again = erase(tf.constant(X), tf.constant(7, tf.int64)).numpy()
+    np.testing.assert_array_equal(again, out)  # a key fixes the draw
+    other = erase(tf.constant(X), tf.constant(8, tf.int64)).numpy()
+    assert (other != out).any()
+    floats = X.astype(np.float32)
+    none = random_erasing_fn(0.0, seed=0)(tf.constant(floats), tf.constant(7, tf.int64))
+    np.testing.assert_array_equal(none.numpy(), floats)
+    every = random_erasing_fn(1.0, seed=0)(
+        tf.constant(floats), tf.constant(7, tf.int64)
+    )
+    assert (every.numpy() != floats).any(axis=1).all()
+
+
+def test_pipeline_erases_afresh_every_epoch_and_keeps_the_labels():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(64, 2304)).astype(np.uint8)
+    y = np.arange(64, dtype=np.int32)
+    ds = _make_dataset(
+        X, y, None, batch_size=16, shuffle=False, flip=False, seed=1, erase=0.5
+    )
+    epoch1 = np.concatenate([b[0].numpy() for b in ds])
+    epoch2 = np.concatenate([b[0].numpy() for b in ds])
+    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in ds]), y)
+    assert (epoch1 != X).any(axis=1).mean() > 0.2
+    assert (epoch1 != epoch2).any()
+    plain = _make_dataset(X, y, None, batch_size=16, shuffle=False, flip=False, seed=1)
+    np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in plain]), X)
 
 
 def test_pipeline_shifts_are_fresh_every_epoch_and_labels_kept():
@@ -228,6 +278,8 @@ def test_mixed_bfloat16_network_predicts_close_to_its_float32_twin(
         ({"warmup_epochs": -1}, "warmup_epochs must be an int >= 0"),
         ({"random_shift": 2.5}, "random_shift must be an int >= 0"),
         ({"random_shift": 24}, "random_shift must be < 24 pixels"),
+        ({"random_erasing": 1.5}, r"random_erasing must be a probability in \[0, 1\]"),
+        ({"random_erasing": "0.5"}, "random_erasing must be a probability"),
         ({"precision": "float16"}, "precision must be one of"),
         ({"convs_per_block": 0}, "convs_per_block must be an int >= 1"),
         ({"block_filters": (8,) * 6}, "at most 5 blocks"),
@@ -247,6 +299,8 @@ def test_shift_needs_faces():
     X, y = rng.rand(40, 10) * 255, np.repeat([0, 1], 20)
     with pytest.raises(ValueError, match="random_shift > 0 needs 48x48 faces"):
         FERDNNClassifier(hidden_units=(8,), epochs=1, random_shift=2).fit(X, y)
+    with pytest.raises(ValueError, match="random_erasing > 0 needs 48x48 faces"):
+        FERDNNClassifier(hidden_units=(8,), epochs=1, random_erasing=0.5).fit(X, y)
 
 
 def test_smoothed_loss_takes_class_distributions():
