@@ -293,13 +293,8 @@ def test_copy_weights_refuses_another_architecture():
         np.testing.assert_array_equal(w.numpy(), b)
 
 
-@pytest.mark.slow
-def test_fine_tuning_run_averages_its_epochs_across_a_resume(fer2013_dir, tmp_path):
-    """--init-from starts from a fitted network; --swa's mean survives a resume."""
-    import numpy as np
-
-    from skfer import load_model
-
+def _tiny_vgg_source(fer2013_dir, ckpt):
+    """Train a tiny one-epoch VGG run into ``ckpt``; return (env, base command)."""
     env = {**os.environ, "SKFER_FER2013": str(fer2013_dir / "fer2013.csv.gz")}
     base = [
         sys.executable, str(REPO / "benchmarks" / "accuracy.py"),
@@ -307,11 +302,22 @@ def test_fine_tuning_run_averages_its_epochs_across_a_resume(fer2013_dir, tmp_pa
         "--param", "block_filters=[8, 16]", "--param", "dense_units=[32]",
     ]  # fmt: skip
     source = subprocess.run(
-        [*base, "--epochs", "1", "--out", str(tmp_path / "a.json"),
-         "--checkpoint", str(tmp_path / "a")],
+        [*base, "--epochs", "1", "--out", str(ckpt) + ".json",
+         "--checkpoint", str(ckpt)],
         env=env, capture_output=True,
     )  # fmt: skip
     assert source.returncode == 0, source.stderr.decode()[-2000:]
+    return env, base
+
+
+@pytest.mark.slow
+def test_fine_tuning_run_averages_its_epochs_across_a_resume(fer2013_dir, tmp_path):
+    """--init-from starts from a fitted network; --swa's mean survives a resume."""
+    import numpy as np
+
+    from skfer import load_model
+
+    env, base = _tiny_vgg_source(fer2013_dir, tmp_path / "a")
     start = load_model(tmp_path / "a" / "model.joblib")
     out, ckpt = tmp_path / "b.json", tmp_path / "b"
     cmd = [
@@ -397,18 +403,7 @@ def test_distillation_run_keeps_its_targets_across_a_resume(fer2013_dir, tmp_pat
     """--teacher trains towards the teacher's targets, computed once per run."""
     import numpy as np
 
-    env = {**os.environ, "SKFER_FER2013": str(fer2013_dir / "fer2013.csv.gz")}
-    base = [
-        sys.executable, str(REPO / "benchmarks" / "accuracy.py"),
-        "--recipe", "vgg", "--n-train", "300",
-        "--param", "block_filters=[8, 16]", "--param", "dense_units=[32]",
-    ]  # fmt: skip
-    teacher = subprocess.run(
-        [*base, "--epochs", "1", "--out", str(tmp_path / "t.json"),
-         "--checkpoint", str(tmp_path / "t")],
-        env=env, capture_output=True,
-    )  # fmt: skip
-    assert teacher.returncode == 0, teacher.stderr.decode()[-2000:]
+    env, base = _tiny_vgg_source(fer2013_dir, tmp_path / "t")
     out, ckpt = tmp_path / "s.json", tmp_path / "s"
     cmd = [
         *base, "--epochs", "2", "--out", str(out), "--checkpoint", str(ckpt),
