@@ -129,7 +129,7 @@ def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift, erase):
 
         ds = ds.map(shift_batch, num_parallel_calls=1, deterministic=True)
     if erase:
-        wipe = random_erasing_fn(erase, seed)
+        wipe = random_erasing_fn(erase)
         keys = tf.data.Dataset.random(
             seed=None if seed is None else (int(seed) + 7919) % 2**31,
             rerandomize_each_iteration=True,
@@ -292,8 +292,10 @@ class FERClassifierBase(KerasClassifier):
         model.compile(
             optimizer=optimizer,
             loss=(
-                SmoothedSparseCrossentropy(smoothing)
-                if smoothing or soft
+                keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+                if soft
+                else SmoothedSparseCrossentropy(smoothing)
+                if smoothing
                 else "sparse_categorical_crossentropy"
             ),
             metrics=["accuracy"],
