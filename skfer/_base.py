@@ -35,6 +35,7 @@ from ._recipe import (
     SmoothedSparseCrossentropy,
     check_tta,
     precision_scope,
+    random_affine_fn,
     random_erasing_fn,
     random_shift_fn,
     tta_views,
@@ -92,20 +93,47 @@ def _tf_flip_flat(x, mask):
     return tf.where(mask[:, None], flipped, x)
 
 
-def _make_dataset(X, y, w, *, batch_size, shuffle, flip, seed, shift=0, erase=0.0):
+def _make_dataset(
+    X,
+    y,
+    w,
+    *,
+    batch_size,
+    shuffle,
+    flip,
+    seed,
+    shift=0,
+    erase=0.0,
+    rotation=0.0,
+    zoom=0.0,
+):
     """A ``tf.data`` pipeline from uint8/float32 arrays: shuffle, batch, flip,
-    shift, erase, cast.
+    shift (or warp), erase, cast.
 
     Faces stay uint8 in memory; the cast to float32 (and the optional random
     mirror and translation by up to ``shift`` pixels) happens per batch inside
-    the graph. The random streams depend on ``seed`` alone, not on
-    TensorFlow's global seed (see ``without_global_tf_seed``).
+    the graph. With ``rotation`` or ``zoom``, the translation, rotation and
+    zoom are one affine warp (:func:`random_affine_fn`) instead. The random
+    streams depend on ``seed`` alone, not on TensorFlow's global seed (see
+    ``without_global_tf_seed``).
     """
     with without_global_tf_seed():
-        return _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift, erase)
+        return _build_dataset(
+            X, y, w, batch_size, shuffle, flip, seed, shift, erase, rotation, zoom
+        )
 
 
-def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift, erase):
+def _seeded_keys(seed, offset: int):
+    """A seeded stream of int64 keys, one per element (per batch once zipped)."""
+    return tf.data.Dataset.random(
+        seed=None if seed is None else (int(seed) + offset) % 2**31,
+        rerandomize_each_iteration=True,
+    )
+
+
+def _build_dataset(
+    X, y, w, batch_size, shuffle, flip, seed, shift, erase, rotation, zoom
+):
     tensors = (X, y) if w is None else (X, y, w)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
@@ -121,7 +149,15 @@ def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift, erase):
             return (_tf_flip_flat(x, mask), *batch[1:])
 
         ds = ds.map(flip_batch, num_parallel_calls=1, deterministic=True)
-    if shift:
+    if rotation or zoom:
+        warp = random_affine_fn(int(shift), float(rotation), float(zoom))
+        ds = tf.data.Dataset.zip((ds, _seeded_keys(seed, 4211)))
+
+        def warp_batch(batch, key):
+            return (warp(batch[0], key), *batch[1:])
+
+        ds = ds.map(warp_batch, num_parallel_calls=1, deterministic=True)
+    elif shift:
         move = random_shift_fn(int(shift), seed)
 
         def shift_batch(x, *rest):
@@ -130,11 +166,7 @@ def _build_dataset(X, y, w, batch_size, shuffle, flip, seed, shift, erase):
         ds = ds.map(shift_batch, num_parallel_calls=1, deterministic=True)
     if erase:
         wipe = random_erasing_fn(erase)
-        keys = tf.data.Dataset.random(
-            seed=None if seed is None else (int(seed) + 7919) % 2**31,
-            rerandomize_each_iteration=True,
-        )
-        ds = tf.data.Dataset.zip((ds, keys))
+        ds = tf.data.Dataset.zip((ds, _seeded_keys(seed, 7919)))
 
         def erase_batch(batch, key):
             return (wipe(batch[0], key), *batch[1:])
@@ -364,6 +396,17 @@ class FERClassifierBase(KerasClassifier):
                 "random_erasing must be a probability in [0, 1]. "
                 f"Got {erasing!r} instead."
             )
+        for name, top in (("random_rotation", 180.0), ("random_zoom", 1.0)):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, (numbers.Real, np.floating))
+                or isinstance(value, bool)
+                or not 0.0 <= value < top
+            ):
+                raise ValueError(
+                    f"{name} must be a number in [0, {top:g}). "
+                    f"Got {value!r} instead."
+                )
         check_tta(self.tta)
         if self.precision not in PRECISIONS:
             raise ValueError(
@@ -592,6 +635,9 @@ class FERClassifierBase(KerasClassifier):
             raise ValueError("random_shift > 0 needs 48x48 faces (2304 features).")
         if self.random_erasing and X.shape[1] != N_PIXELS:
             raise ValueError("random_erasing > 0 needs 48x48 faces (2304 features).")
+        for name in ("random_rotation", "random_zoom"):
+            if getattr(self, name) and X.shape[1] != N_PIXELS:
+                raise ValueError(f"{name} > 0 needs 48x48 faces (2304 features).")
         batch_size = int(self.batch_size)
         train_ds = _make_dataset(
             X,
@@ -603,6 +649,8 @@ class FERClassifierBase(KerasClassifier):
             seed=data_seed,
             shift=int(self.random_shift),
             erase=float(self.random_erasing),
+            rotation=float(self.random_rotation),
+            zoom=float(self.random_zoom),
         )
         val_ds = None
         callbacks = list(self._fit_callbacks)

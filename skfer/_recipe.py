@@ -12,6 +12,8 @@
   pipeline;
 - :func:`random_erasing_fn`: per-face random erasing of a rectangle inside
   the input pipeline;
+- :func:`random_affine_fn`: per-face random rotation, zoom and translation
+  as one warp inside the input pipeline;
 - :func:`tta_views` / :func:`view_indices`: the views of a face that
   test-time augmentation (``tta``) averages, as row and column gathers (the
   same indices serve NumPy prediction and the exported TensorFlow graph).
@@ -178,6 +180,50 @@ def random_erasing_fn(probability: float):
         return tf.cast(out, x.dtype)
 
     return erase
+
+
+def random_affine_fn(max_shift: int, max_rotation: float, max_zoom: float):
+    """A function warping each flat face of a batch by a random affine map.
+
+    ``fn(x, key)`` takes a batch of flat faces and an int64 ``key`` (one per
+    batch, from a seeded stream; the key fixes the draw). Each face is
+    rotated about its centre by an angle drawn uniformly from
+    [-max_rotation, max_rotation] degrees, scaled by a factor from
+    [1 - max_zoom, 1 + max_zoom] (above 1 enlarges the face) and moved by
+    up to ``max_shift`` pixels along each axis, all in one bilinear warp,
+    with edge pixels repeated into the border (as in :func:`random_shift_fn`).
+    The result is float32.
+    """
+    shift = float(max_shift)
+    angle = math.radians(float(max_rotation))
+    zoom = float(max_zoom)
+    centre = (IMAGE_SIDE - 1) / 2.0
+
+    def warp(x, key):
+        n = tf.shape(x)[0]
+        pair = tf.stack([key, tf.constant(1, tf.int64)])
+        u = tf.random.stateless_uniform([n, 4], seed=pair, minval=-1.0, maxval=1.0)
+        theta = angle * u[:, 0]
+        scale = 1.0 + zoom * u[:, 1]
+        tx, ty = shift * u[:, 2], shift * u[:, 3]
+        # the map from output to input pixel: rotate back, shrink, move back
+        cos, sin = tf.cos(theta) / scale, tf.sin(theta) / scale
+        a2 = centre - cos * centre - sin * centre - tx
+        b2 = centre + sin * centre - cos * centre - ty
+        zeros = tf.zeros_like(cos)
+        transforms = tf.stack([cos, sin, a2, -sin, cos, b2, zeros, zeros], axis=1)
+        images = tf.reshape(tf.cast(x, tf.float32), (-1, IMAGE_SIDE, IMAGE_SIDE, 1))
+        moved = tf.raw_ops.ImageProjectiveTransformV3(
+            images=images,
+            transforms=transforms,
+            output_shape=tf.constant([IMAGE_SIDE, IMAGE_SIDE], tf.int32),
+            fill_value=tf.constant(0.0),
+            interpolation="BILINEAR",
+            fill_mode="NEAREST",
+        )
+        return tf.reshape(moved, (-1, IMAGE_SIDE * IMAGE_SIDE))
+
+    return warp
 
 
 def check_tta(tta) -> None:

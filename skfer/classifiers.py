@@ -51,6 +51,16 @@ _COMMON_PARAMS = """
         to its mean grey level, afresh every epoch, inside the input
         pipeline (random erasing, Zhong et al. 2020: 2-33% of the face's
         area, aspect ratio 0.3-3.3; never the validation faces).
+    random_rotation : float, default=0.0
+        Rotate each training face about its centre by a random angle of up
+        to this many degrees either way, afresh every epoch, inside the
+        input pipeline (never the validation faces). With ``random_zoom``
+        and ``random_shift``, one bilinear warp does all three (edge pixels
+        fill the border).
+    random_zoom : float, default=0.0
+        Scale each training face by a random factor in
+        ``[1 - random_zoom, 1 + random_zoom]`` about its centre, afresh
+        every epoch, inside the input pipeline (never the validation faces).
     label_smoothing : float, default={smoothing}
         Label smoothing of the cross-entropy loss, in [0, 1).
     lr_schedule : {{None, "cosine"}}, default={schedule}
@@ -195,6 +205,8 @@ class FERCNNClassifier(FERClassifierBase):
         random_flip: bool = False,
         random_shift: int = 0,
         random_erasing: float = 0.0,
+        random_rotation: float = 0.0,
+        random_zoom: float = 0.0,
         label_smoothing: float = 0.0,
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
@@ -222,6 +234,8 @@ class FERCNNClassifier(FERClassifierBase):
         self.random_flip = random_flip
         self.random_shift = random_shift
         self.random_erasing = random_erasing
+        self.random_rotation = random_rotation
+        self.random_zoom = random_zoom
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
@@ -305,6 +319,8 @@ class FERDNNClassifier(FERClassifierBase):
         random_flip: bool = False,
         random_shift: int = 0,
         random_erasing: float = 0.0,
+        random_rotation: float = 0.0,
+        random_zoom: float = 0.0,
         label_smoothing: float = 0.0,
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
@@ -330,6 +346,8 @@ class FERDNNClassifier(FERClassifierBase):
         self.random_flip = random_flip
         self.random_shift = random_shift
         self.random_erasing = random_erasing
+        self.random_rotation = random_rotation
+        self.random_zoom = random_zoom
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
@@ -442,6 +460,8 @@ class FERVGGClassifier(FERClassifierBase):
         random_flip: bool = True,
         random_shift: int = 4,
         random_erasing: float = 0.0,
+        random_rotation: float = 0.0,
+        random_zoom: float = 0.0,
         label_smoothing: float = 0.1,
         lr_schedule: str | None = "cosine",
         warmup_epochs: int = 2,
@@ -470,6 +490,8 @@ class FERVGGClassifier(FERClassifierBase):
         self.random_flip = random_flip
         self.random_shift = random_shift
         self.random_erasing = random_erasing
+        self.random_rotation = random_rotation
+        self.random_zoom = random_zoom
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
