@@ -404,8 +404,7 @@ class FERClassifierBase(KerasClassifier):
                 or not 0.0 <= value < top
             ):
                 raise ValueError(
-                    f"{name} must be a number in [0, {top:g}). "
-                    f"Got {value!r} instead."
+                    f"{name} must be a number in [0, {top:g}). Got {value!r} instead."
                 )
         check_tta(self.tta)
         if self.precision not in PRECISIONS:
