@@ -127,6 +127,17 @@ def test_random_erasing_changes_training_not_prediction(expressions, tiny_dnn):
     )
 
 
+def test_rotation_and_zoom_change_training_and_stay_seeded(expressions, tiny_dnn):
+    X, y = expressions
+    plain = tiny_dnn(random_state=0).fit(X, y).predict_proba(X[:20])
+    kw = {"random_rotation": 10.0, "random_zoom": 0.1, "random_state": 0}
+    warped = tiny_dnn(**kw).fit(X, y).predict_proba(X[:20])
+    assert not np.allclose(warped, plain)
+    np.testing.assert_array_equal(
+        tiny_dnn(**kw).fit(X, y).predict_proba(X[:20]), warped
+    )
+
+
 def test_early_stopping_stops_and_restores(expressions, tiny_dnn):
     X, _ = expressions
     y = np.random.RandomState(0).randint(0, 3, len(X))  # nothing to learn

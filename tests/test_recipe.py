@@ -1,5 +1,5 @@
 """The training-recipe pieces: label smoothing, cosine schedule, shifts, erasing,
-precision."""
+affine warps, precision."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from skfer._recipe import (
     CosineSchedule,
     SmoothedSparseCrossentropy,
     precision_scope,
+    random_affine_fn,
     random_erasing_fn,
     random_shift_fn,
     tta_views,
@@ -100,7 +101,71 @@ def test_random_erasing_fills_one_rectangle_of_some_faces_with_their_mean():
     assert (every.numpy() != floats).any(axis=1).all()
 
 
-@pytest.mark.parametrize("augment", [{"shift": 4}, {"erase": 0.5}])
+def _bar_faces(n):
+    # a horizontal bar 40 px long and 2 px thick through the centre
+    bars = np.zeros((n, 48, 48), dtype=np.uint8)
+    bars[:, 23:25, 4:44] = 255
+    return bars.reshape(n, 2304)
+
+
+def _bar_angle_and_length(face):
+    rows, cols = np.nonzero(face.reshape(48, 48) > 127)
+    slope = np.polyfit(cols, rows, 1)[0]
+    return np.degrees(np.arctan(slope)), np.ptp(cols) + 1
+
+
+def test_random_affine_identity_when_all_ranges_are_zero():
+    import tensorflow as tf
+
+    X = np.random.RandomState(0).randint(0, 256, size=(8, 2304)).astype(np.uint8)
+    out = random_affine_fn(0, 0.0, 0.0)(tf.constant(X), tf.constant(3, tf.int64))
+    assert out.dtype == tf.float32
+    np.testing.assert_allclose(out.numpy(), X, atol=1e-3)
+
+
+def test_random_affine_rotates_within_range_and_differently_per_face():
+    import tensorflow as tf
+
+    X = _bar_faces(32)
+    out = random_affine_fn(0, 20.0, 0.0)(tf.constant(X), tf.constant(5, tf.int64))
+    angles = np.array([_bar_angle_and_length(f)[0] for f in out.numpy()])
+    assert np.abs(angles).max() <= 21  # the bar turns by at most 20 degrees
+    assert angles.std() > 5 and (angles > 3).any() and (angles < -3).any()
+    # the centre stays put: rotation and zoom are about the face's centre
+    centre = out.numpy().reshape(32, 48, 48)[:, 23:25, 23:25]
+    assert (centre > 200).all()
+
+
+def test_random_affine_zooms_within_range_and_shifts_within_range():
+    import tensorflow as tf
+
+    X = _bar_faces(32)
+    out = random_affine_fn(0, 0.0, 0.2)(tf.constant(X), tf.constant(5, tf.int64))
+    lengths = np.array([_bar_angle_and_length(f)[1] for f in out.numpy()])
+    assert lengths.min() >= 0.8 * 40 - 2 and lengths.max() <= 1.2 * 40 + 2
+    assert lengths.min() < 36 and lengths.max() > 44  # both ways
+    dot = np.zeros((64, 2304), dtype=np.uint8)
+    dot[:, 24 * 48 + 24] = 255
+    moved = random_affine_fn(3, 0.0, 0.0)(tf.constant(dot), tf.constant(1, tf.int64))
+    peaks = np.array([np.unravel_index(m.argmax(), (48, 48)) for m in moved.numpy()])
+    assert np.abs(peaks - 24).max() <= 3
+    assert len({tuple(p) for p in peaks}) > 5
+
+
+def test_random_affine_key_fixes_the_draw():
+    import tensorflow as tf
+
+    X = _bar_faces(16)
+    warp = random_affine_fn(2, 10.0, 0.1)
+    a = warp(tf.constant(X), tf.constant(7, tf.int64)).numpy()
+    np.testing.assert_array_equal(a, warp(tf.constant(X), tf.constant(7, tf.int64)))
+    assert (a != warp(tf.constant(X), tf.constant(8, tf.int64)).numpy()).any()
+
+
+@pytest.mark.parametrize(
+    "augment",
+    [{"shift": 4}, {"erase": 0.5}, {"rotation": 10.0}, {"shift": 2, "zoom": 0.1}],
+)
 def test_pipeline_augments_afresh_every_epoch_and_keeps_the_labels(augment):
     rng = np.random.RandomState(0)
     X = rng.randint(0, 256, size=(64, 2304)).astype(np.uint8)
@@ -264,6 +329,10 @@ def test_mixed_bfloat16_network_predicts_close_to_its_float32_twin(
         ({"random_shift": 24}, "random_shift must be < 24 pixels"),
         ({"random_erasing": 1.5}, r"random_erasing must be a probability in \[0, 1\]"),
         ({"random_erasing": "0.5"}, "random_erasing must be a probability"),
+        ({"random_rotation": 180}, r"random_rotation must be a number in \[0, 180\)"),
+        ({"random_rotation": -5}, "random_rotation must be a number"),
+        ({"random_zoom": 1.0}, r"random_zoom must be a number in \[0, 1\)"),
+        ({"random_zoom": True}, "random_zoom must be a number"),
         ({"precision": "float16"}, "precision must be one of"),
         ({"convs_per_block": 0}, "convs_per_block must be an int >= 1"),
         ({"block_filters": (8,) * 6}, "at most 5 blocks"),
@@ -285,3 +354,6 @@ def test_shift_needs_faces():
         FERDNNClassifier(hidden_units=(8,), epochs=1, random_shift=2).fit(X, y)
     with pytest.raises(ValueError, match="random_erasing > 0 needs 48x48 faces"):
         FERDNNClassifier(hidden_units=(8,), epochs=1, random_erasing=0.5).fit(X, y)
+    for name in ("random_rotation", "random_zoom"):
+        with pytest.raises(ValueError, match=f"{name} > 0 needs 48x48 faces"):
+            FERDNNClassifier(hidden_units=(8,), epochs=1, **{name: 0.1}).fit(X, y)
