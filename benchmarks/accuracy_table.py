@@ -6,6 +6,12 @@ accuracy, per-class recall of the weakest and strongest classes, epochs,
 training minutes and machine, linked to its result file. Runs still going
 are listed with their latest epoch, marked as such.
 
+Training minutes count every network a row's accuracy rests on: a run
+fine-tuned from another (``--init-from``) or distilled from a teacher
+ensemble shows its own minutes and, in brackets, the minutes in all, with
+those of its source and teachers (recursively); an ensemble counts each run
+among its members and their sources once.
+
     .venv/bin/python benchmarks/accuracy_table.py          # print the table
     .venv/bin/python benchmarks/accuracy_table.py --write  # update README.md
 
@@ -23,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "accuracy"
+PACKAGED = REPO / "skfer" / "_weights"
 README = REPO / "README.md"
 START, END = "<!-- accuracy-table:start -->", "<!-- accuracy-table:end -->"
 
@@ -84,6 +91,68 @@ def minutes_to(state: dict, target: float = 0.60) -> float | None:
     return None
 
 
+def _source(spec: str) -> dict | None:
+    """The result file of the run behind ``spec`` (a run or ``pretrained:NAME``).
+
+    None when there is none (a run trained elsewhere or not recorded).
+    """
+    if spec.startswith("pretrained:"):
+        card = PACKAGED / (spec.removeprefix("pretrained:").replace("-", "_") + ".json")
+        if not card.is_file():
+            return None
+        results_file = json.loads(card.read_text()).get("results_file")
+        path = REPO / results_file if results_file else None
+    else:
+        path = RESULTS / f"{spec}.json"
+    if path is None or not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def lineage(state: dict) -> dict[str, float]:
+    """Training seconds of each run that ``state``'s accuracy rests on, by name.
+
+    A run counts itself and, if fine-tuned (``init_from``), its source's
+    lineage and, if distilled, its teachers'; an evaluation (``tta``) its
+    model's; an ensemble the union of its members' (a run shared by two
+    members counts once).
+    """
+    config = state.get("config", {})
+    recipe = config.get("recipe")
+    if recipe == "ensemble":
+        runs: dict[str, float] = {}
+        for member in config.get("members", []):
+            source = _source(member)
+            if source is not None:
+                runs.update(lineage(source))
+        return runs
+    if recipe == "tta":
+        source = _source(config.get("model", ""))
+        return {} if source is None else lineage(source)
+    sources = list((config.get("teacher") or {}).get("members", []))
+    if config.get("init_from"):
+        sources.append(config["init_from"])
+    runs: dict[str, float] = {}
+    for spec in sources:
+        source = _source(spec)
+        if source is not None:
+            runs.update(lineage(source))
+    runs[state["name"]] = float(state.get("train_seconds", 0.0))
+    return runs
+
+
+def training_minutes(state: dict) -> str:
+    """The table's training minutes of ``state`` (see the module docstring)."""
+    own = float(state.get("train_seconds", 0.0)) / 60
+    runs = lineage(state)
+    total = sum(runs.values()) / 60 if runs else own
+    if state.get("config", {}).get("recipe") == "ensemble":
+        return f"{total:.0f}"
+    if round(total) != round(own):
+        return f"{own:.0f} ({total:.0f} in all)"
+    return f"{own:.0f}"
+
+
 def _row(path: Path) -> tuple[float, str]:
     state = json.loads(path.read_text())
     link = f"[{path.stem}](benchmarks/results/accuracy/{path.name})"
@@ -101,7 +170,7 @@ def _row(path: Path) -> tuple[float, str]:
             f"| {link} | {what} | running: {acc} after epoch {len(rows)} | | "
             f"{'' if to60 is None else f'{to60:.0f}'} | "
             f"{len(rows)} of {state['config'].get('epochs')} | "
-            f"{state.get('train_seconds', 0) / 60:.0f} | {where} |"
+            f"{training_minutes(state)} | {where} |"
         )
         return -1.0, text
     recall = final["per_class_recall"]
@@ -109,13 +178,12 @@ def _row(path: Path) -> tuple[float, str]:
     best = max(recall, key=recall.get)
     epochs = final.get("epochs_run", len(state.get("epochs", [])))
     epochs = "" if epochs is None else epochs
-    minutes = state.get("train_seconds", 0) / 60
     to60 = minutes_to(state)
     text = (
         f"| {link} | {what} | **{final['public_test_accuracy']:.4f}** | "
         f"{worst} {recall[worst]:.2f}, {best} {recall[best]:.2f} | "
         f"{'' if to60 is None else f'{to60:.0f}'} | {epochs} | "
-        f"{minutes:.0f} | {where} |"
+        f"{training_minutes(state)} | {where} |"
     )
     return final["public_test_accuracy"], text
 

@@ -435,3 +435,35 @@ def test_distillation_run_keeps_its_targets_across_a_resume(fer2013_dir, tmp_pat
         [*cmd, "--teacher-weight", "0", "--fresh"], env=env, capture_output=True
     )
     assert bad.returncode == 2 and b"--teacher-weight must be in (0, 1]" in bad.stderr
+
+
+def test_training_minutes_count_sources_and_shared_runs_once(tmp_path, monkeypatch):
+    table = _script("accuracy_table")
+    monkeypatch.setattr(table, "RESULTS", tmp_path)
+
+    def run(name, minutes, **config):
+        state = {"name": name, "train_seconds": 60.0 * minutes,
+                 "config": {"recipe": "vgg", **config}}  # fmt: skip
+        (tmp_path / f"{name}.json").write_text(json.dumps(state))
+        return state
+
+    base = run("base", 80)
+    tuned = run("tuned", 20, init_from="base")
+    again = run("again", 10, init_from="tuned")
+    run("other", 50)
+    pupil = run("pupil", 5, teacher={"members": ["base", "other"]})
+    assert table.training_minutes(base) == "80"
+    assert table.training_minutes(tuned) == "20 (100 in all)"
+    assert table.training_minutes(again) == "10 (110 in all)"  # recursively
+    assert table.training_minutes(pupil) == "5 (135 in all)"  # and its teachers
+    members = ["base", "tuned", "other"]
+    vote = {"name": "v", "config": {"recipe": "ensemble", "members": members}}
+    assert table.training_minutes(vote) == "150"  # base counts once
+    tta = {"name": "t", "train_seconds": 1200.0,
+           "config": {"recipe": "tta", "model": "tuned"}}  # fmt: skip
+    assert table.training_minutes(tta) == "20 (100 in all)"
+    # the shipped network's card names the run that trained it
+    shipped = table.lineage(
+        {"config": {"recipe": "tta", "model": "pretrained:fer2013-vgg"}}
+    )
+    assert list(shipped) == ["vgg-bf16-e70-s0"]
