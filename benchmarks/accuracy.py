@@ -5,6 +5,8 @@ Recipes (``--recipe``):
 - ``vgg``: :class:`skfer.FERVGGClassifier` with its defaults (AdamW, warm-up
   and cosine decay over ``--epochs`` epochs, random mirrors and 4-pixel
   shifts, label smoothing 0.1, mirror TTA), trained on all Training faces;
+- ``resnet``: :class:`skfer.FERResNetClassifier` with its defaults (a
+  residual network, the same recipe);
 - ``study-cnn``: the study's recipe, ``make_pipeline(MirrorSampler(),
   FERCNNClassifier())`` (Adam 1e-3, batch 128, early stopping on a 10%
   mirror-aware validation split, patience 5);
@@ -91,7 +93,9 @@ from _common import (  # noqa: E402
     machine,
 )
 
-RECIPES = ("vgg", "study-cnn", "study-dnn")
+RECIPES = ("vgg", "resnet", "study-cnn", "study-dnn")
+#: recipes whose classifier augments in its own input pipeline (no sampler)
+MODERN = ("vgg", "resnet")
 OUT_DIR = RESULTS_DIR / "accuracy"
 
 
@@ -109,25 +113,27 @@ def build_estimator(args, callback):
     from skfer import (
         FERCNNClassifier,
         FERDNNClassifier,
+        FERResNetClassifier,
         FERVGGClassifier,
         MirrorSampler,
     )
 
     seed = args.seed
-    if args.recipe == "vgg" and args.resumed:
+    if args.recipe in MODERN and args.resumed:
         # weights and optimiser state come from the checkpoint; a new seed
         # keeps the resumed epochs from replaying the first epochs' shuffling,
         # augmentation and dropout masks (study-* keep theirs: it also fixes
         # their validation split)
         seed = args.seed + 7919 * args.resumed
     common = dict(random_state=seed, callbacks=[callback], precision=args.precision)
-    if args.recipe == "vgg":
-        clf = FERVGGClassifier(epochs=args.epochs, **common)
+    if args.recipe in MODERN:
+        cls = FERVGGClassifier if args.recipe == "vgg" else FERResNetClassifier
+        clf = cls(epochs=args.epochs, **common)
     else:
         cls = FERCNNClassifier if args.recipe == "study-cnn" else FERDNNClassifier
         clf = cls(epochs=args.epochs, **common)
     clf.set_params(**args.params)
-    return clf if args.recipe == "vgg" else make_pipeline(MirrorSampler(), clf)
+    return clf if args.recipe in MODERN else make_pipeline(MirrorSampler(), clf)
 
 
 def parse_params(items, recipe: str) -> dict:
@@ -136,10 +142,16 @@ def parse_params(items, recipe: str) -> dict:
     Raises ValueError naming the item that is malformed or not a parameter of
     the recipe's classifier (or one the script sets itself).
     """
-    from skfer import FERCNNClassifier, FERDNNClassifier, FERVGGClassifier
+    from skfer import (
+        FERCNNClassifier,
+        FERDNNClassifier,
+        FERResNetClassifier,
+        FERVGGClassifier,
+    )
 
     cls = {
         "vgg": FERVGGClassifier,
+        "resnet": FERResNetClassifier,
         "study-cnn": FERCNNClassifier,
         "study-dnn": FERDNNClassifier,
     }[recipe]
@@ -434,7 +446,7 @@ def main(argv=None) -> int:
         print(f"accuracy: {exc}", file=sys.stderr)
         return 2
     if args.epochs is None:
-        args.epochs = 60 if args.recipe == "vgg" else 100
+        args.epochs = 60 if args.recipe in MODERN else 100
     name = args.name or f"{args.recipe}-{args.precision}-s{args.seed}"
     out = args.out or OUT_DIR / f"{name}.json"
     ckpt_dir = args.checkpoint or RUNS_DIR / name
@@ -455,8 +467,8 @@ def main(argv=None) -> int:
     if args.params:  # only when set: older checkpoints stay resumable
         config["params"] = {k: args.params[k] for k in sorted(args.params)}
     if args.init_from is not None:
-        if args.recipe != "vgg":
-            print("accuracy: --init-from needs --recipe vgg", file=sys.stderr)
+        if args.recipe not in MODERN:
+            print("accuracy: --init-from needs --recipe vgg or resnet", file=sys.stderr)
             return 2
         config["init_from"] = args.init_from
         try:
@@ -468,8 +480,8 @@ def main(argv=None) -> int:
     else:
         args.init_source = None
     if args.teacher:
-        if args.recipe != "vgg":
-            print("accuracy: --teacher needs --recipe vgg", file=sys.stderr)
+        if args.recipe not in MODERN:
+            print("accuracy: --teacher needs --recipe vgg or resnet", file=sys.stderr)
             return 2
         if not 0.0 < args.teacher_weight <= 1.0 or not args.teacher_temperature > 0:
             print(
@@ -484,9 +496,10 @@ def main(argv=None) -> int:
             "temperature": args.teacher_temperature,
         }
     if args.swa:
-        if args.recipe != "vgg" or ckpt_dir is None:
+        if args.recipe not in MODERN or ckpt_dir is None:
             print(
-                "accuracy: --swa needs --recipe vgg and a checkpoint", file=sys.stderr
+                "accuracy: --swa needs --recipe vgg or resnet and a checkpoint",
+                file=sys.stderr,
             )
             return 2
         config["swa"] = True

@@ -15,9 +15,11 @@ __version__ = "0.1.0"
 _LAZY = {
     "FERCNNClassifier": "skfer.classifiers",
     "FERDNNClassifier": "skfer.classifiers",
+    "FERResNetClassifier": "skfer.classifiers",
     "FERVGGClassifier": "skfer.classifiers",
     "build_cnn": "skfer.architectures",
     "build_dnn": "skfer.architectures",
+    "build_resnet": "skfer.architectures",
     "build_vgg": "skfer.architectures",
     "MirrorSampler": "skfer.augmentation",
     "flip_horizontal": "skfer.augmentation",

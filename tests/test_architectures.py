@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from skfer.architectures import build_cnn, build_dnn
@@ -101,3 +102,87 @@ def test_vgg_architecture():
     small = build_vgg(5, block_filters=(4, 8, 16), convs_per_block=1, dense_units=())
     assert tuple(small.get_layer("flatten").output.shape[1:]) == (6 * 6 * 16,)
     assert tuple(small.output.shape) == (None, 5)
+
+
+def test_resnet_architecture():
+    from skfer.architectures import build_resnet
+    from skfer.inspection._model import conv_layer
+
+    model = build_resnet()
+    assert model.count_params() == 1_230_503
+    assert tuple(model.input.shape) == (None, 2304)
+    for name, shape in [
+        ("stem_conv_act", (48, 48, 32)),
+        ("stage1_block1_conv2_act", (48, 48, 32)),
+        ("stage2_block1_conv1", (24, 24, 64)),
+        ("stage2_block1_shortcut", (24, 24, 64)),
+        ("stage3_block1_conv2_act", (12, 12, 128)),
+        ("stage4_block1_conv2_act", (6, 6, 256)),
+        ("pool", (256,)),
+        ("logits", (7,)),
+    ]:
+        assert tuple(model.get_layer(name).output.shape[1:]) == shape, name
+    names = [layer.name for layer in model.layers]
+    # the first stage keeps its width and side: an identity shortcut
+    assert "stage1_block1_shortcut" not in names
+    assert model.get_layer("stage2_block1_add").__class__.__name__ == "Add"
+    assert not any("dense" in n or "flatten" in n for n in names)
+    # inspection's default layer is the last block's output, not a shortcut
+    assert conv_layer(model) == "stage4_block1_conv2_act"
+    deep = build_resnet(5, stage_filters=(4, 8), blocks_per_stage=2)
+    assert "stage2_block2_add" in [layer.name for layer in deep.layers]
+    assert "stage2_block2_shortcut" not in [layer.name for layer in deep.layers]
+    assert tuple(deep.get_layer("stage2_block2_conv2_act").output.shape[1:]) == (
+        24,
+        24,
+        8,
+    )
+    assert tuple(deep.output.shape) == (None, 5)
+
+
+def test_resnet_blocks_add_their_input():
+    """A block's output is act(conv2 path + shortcut), checked numerically."""
+    import keras
+
+    from skfer.architectures import build_resnet
+
+    model = build_resnet(stage_filters=(4, 6), seed=0)
+    X = np.random.RandomState(0).randint(0, 256, (3, 2304)).astype("float32")
+    names = [
+        "stage1_block1_conv2_bn",
+        "stem_conv_act",
+        "stage1_block1_conv2_act",
+        "stage2_block1_conv2_bn",
+        "stage2_block1_shortcut_bn",
+        "stage2_block1_conv2_act",
+    ]
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    c1, x0, out1, c2, s2, out2 = (np.asarray(a) for a in probe(X))
+    np.testing.assert_allclose(out1, np.maximum(c1 + x0, 0), atol=1e-5)
+    np.testing.assert_allclose(out2, np.maximum(c2 + s2, 0), atol=1e-5)
+
+
+def test_same_seed_same_resnet():
+    from skfer.architectures import build_resnet
+
+    a, b, c = (build_resnet(stage_filters=(4, 8), seed=s) for s in (1, 1, 2))
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"stage_filters": (4,) * 6}, "at most 5 stages"),
+        ({"stage_filters": (4, 0)}, "stage_filters must hold positive integers"),
+        ({"blocks_per_stage": 0}, "blocks_per_stage must be an int >= 1"),
+        ({"blocks_per_stage": 1.5}, "blocks_per_stage must be an int >= 1"),
+        ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+    ],
+)
+def test_build_resnet_rejects_bad_settings(kwargs, match):
+    from skfer.architectures import build_resnet
+
+    with pytest.raises(ValueError, match=match):
+        build_resnet(**kwargs)

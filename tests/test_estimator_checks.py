@@ -4,13 +4,18 @@
 suite. ``FERCNNClassifier`` needs 48x48 faces (2,304 features), and most
 checks feed 1 to 30 features: those checks cannot apply to it, but they test
 code it shares with the DNN (everything except the network builder), so they
-are covered there. The CNN still runs every check that needs no data; so does
-``FERVGGClassifier``, which needs faces too.
+are covered there. The CNN still runs every check that needs no data; so do
+``FERVGGClassifier`` and ``FERResNetClassifier``, which need faces too.
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skfer import FERCNNClassifier, FERDNNClassifier, FERVGGClassifier
+from skfer import (
+    FERCNNClassifier,
+    FERDNNClassifier,
+    FERResNetClassifier,
+    FERVGGClassifier,
+)
 
 FLOAT32_TOLERANCE = (
     "asks for rtol 1e-7 / atol 1e-9 (float64-level); a float32 network's "
@@ -37,7 +42,10 @@ SHARED = {
     "check_methods_subset_invariance": FLOAT32_TOLERANCE,
 }
 
-NEEDS_FACES = "uses data with n_features != 2304; the CNN and the VGG need 48x48 faces"
+NEEDS_FACES = (
+    "uses data with n_features != 2304; the CNN, the VGG and the ResNet need "
+    "48x48 faces"
+)
 CNN_DATA_CHECKS = [
     "check_all_zero_sample_weights_error",
     "check_class_weight_classifiers",
@@ -83,7 +91,7 @@ CNN_DATA_CHECKS = [
 
 def expected_failed_checks(estimator):
     failures = dict(SHARED)
-    if isinstance(estimator, (FERCNNClassifier, FERVGGClassifier)):
+    if isinstance(estimator, (FERCNNClassifier, FERVGGClassifier, FERResNetClassifier)):
         failures.update({name: NEEDS_FACES for name in CNN_DATA_CHECKS})
     return failures
 
@@ -110,6 +118,7 @@ def expected_failed_checks(estimator):
             epochs=1,
             random_state=0,
         ),
+        FERResNetClassifier(stage_filters=(4,), epochs=1, random_state=0),
     ],
     expected_failed_checks=expected_failed_checks,
 )

@@ -357,3 +357,45 @@ def test_shift_needs_faces():
     for name in ("random_rotation", "random_zoom"):
         with pytest.raises(ValueError, match=f"{name} > 0 needs 48x48 faces"):
             FERDNNClassifier(hidden_units=(8,), epochs=1, **{name: 0.1}).fit(X, y)
+
+
+def test_resnet_trains_with_the_vgg_recipe_votes_and_saves(
+    expressions, expressions_test, tiny_vgg, tmp_path
+):
+    from sklearn.base import clone
+    from sklearn.ensemble import VotingClassifier
+
+    from skfer import FERResNetClassifier, load_model, save_model
+
+    X, y = expressions
+    X_test, _ = expressions_test
+    resnet = FERResNetClassifier(
+        stage_filters=(8, 16), epochs=8, batch_size=64, warmup_epochs=1, random_state=0
+    )
+    assert clone(resnet).get_params() == resnet.get_params()
+    resnet.fit(X, y)
+    # it learns (the synthetic faces are slow to learn for any batch-norm
+    # network with augmentation; FER2013 is benchmarks/accuracy.py's job)
+    assert resnet.history_["loss"][-1] < resnet.history_["loss"][0]
+    # the VGG's recipe: AdamW, smoothed loss, a decaying rate, mirror TTA
+    assert resnet.model_.optimizer.__class__.__name__ == "AdamW"
+    assert isinstance(resnet.model_.loss, SmoothedSparseCrossentropy)
+    rates = resnet.history_["learning_rate"]
+    assert rates[0] > rates[-1] >= 0
+    assert resnet.validation_indices_ is None
+    proba = resnet.predict_proba(X_test[:6])
+    resnet.set_params(tta=False)
+    p = resnet.predict_proba(X_test[:6])
+    m = resnet.predict_proba(flip_horizontal(X_test[:6]))
+    resnet.set_params(tta=True)
+    np.testing.assert_allclose(proba, (p + m) / 2, atol=1e-6)
+    # a member of a soft vote beside a VGG, and saved like any classifier
+    vgg = tiny_vgg(epochs=1)
+    vote = VotingClassifier([("vgg", vgg), ("resnet", clone(resnet))], voting="soft")
+    vote.fit(X, y)
+    members = [est.predict_proba(X_test[:6]) for est in vote.estimators_]
+    np.testing.assert_allclose(
+        vote.predict_proba(X_test[:6]), np.mean(members, axis=0), atol=1e-6
+    )
+    path = save_model(resnet, tmp_path / "resnet.joblib")
+    np.testing.assert_array_equal(load_model(path).predict_proba(X_test[:6]), proba)

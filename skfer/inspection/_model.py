@@ -194,7 +194,9 @@ def conv_layer(model: Any, position: int = -1) -> str | None:
     """Name of a convolution's output (its activation when separate).
 
     ``position`` indexes the model's Conv2D layers (-1: the last one); None
-    when the model has no convolution.
+    when the model has no convolution. Where some convolutions have their
+    own activation layer and others do not (a residual network's 1x1
+    shortcuts), only the former count.
     """
     keras = _keras_if_loaded()
     convs = [
@@ -202,6 +204,8 @@ def conv_layer(model: Any, position: int = -1) -> str | None:
         for layer in model.layers
         if isinstance(layer, keras.layers.Conv2D) and output_rank(layer) == 4
     ]
+    names = _layer_names(model)
+    convs = [c for c in convs if f"{c}_act" in names] or convs
     return _with_activation(model, convs[position]) if convs else None
 
 
