@@ -71,6 +71,11 @@ def test_accuracy_params_are_parsed_and_checked():
         accuracy.parse_params(["random_shift"], "vgg")
     with pytest.raises(ValueError, match="'epochs' is not a parameter"):
         accuracy.parse_params(["epochs=3"], "vgg")  # --epochs sets it
+    assert accuracy.parse_params(["stage_filters=[8, 16]"], "resnet") == {
+        "stage_filters": (8, 16)
+    }
+    with pytest.raises(ValueError, match="not a parameter FERResNetClassifier"):
+        accuracy.parse_params(["block_filters=[8]"], "resnet")
 
 
 def test_tta_script_refuses_a_missing_model(tmp_path, capsys):
@@ -85,6 +90,12 @@ def test_accuracy_table_names_the_changed_parameters():
     table = _script("accuracy_table")
     state = {"config": {"recipe": "vgg", "seed": 1, "params": {"random_shift": 0}}}
     assert "`random_shift=0`" in table._what(state)
+
+
+def test_accuracy_table_describes_the_resnet_recipe():
+    table = _script("accuracy_table")
+    state = {"config": {"recipe": "resnet", "seed": 11}}
+    assert table._what(state).startswith("`FERResNetClassifier()`: residual network")
 
 
 def test_accuracy_table_names_a_distillation_teacher():

@@ -89,3 +89,20 @@ def test_local_weights_must_fit_the_network(registry, tmp_path):
         load_pretrained("tiny", weights=tmp_path / "junk.npz")
     with pytest.raises(ValueError, match="weights file not found"):
         load_pretrained("tiny", weights=tmp_path / "nowhere.npz")
+
+
+def test_a_packaged_resnet_loads_as_a_resnet(tmp_path, monkeypatch, expressions):
+    """Packaging is not VGG-only: the card names the class it rebuilds."""
+    from skfer import FERResNetClassifier
+
+    X, y = expressions
+    fitted = FERResNetClassifier(stage_filters=(4, 8), epochs=1, random_state=0)
+    fitted.fit(X, y)
+    _package(fitted, tmp_path, "tiny-resnet", {"public_test_accuracy": 0.4})
+    monkeypatch.setattr(pretrained, "_WEIGHTS_DIR", tmp_path)
+    clf = load_pretrained("tiny-resnet")
+    assert isinstance(clf, FERResNetClassifier)
+    assert clf.get_params()["stage_filters"] == (4, 8)
+    np.testing.assert_allclose(
+        clf.predict_proba(X[:50]), fitted.predict_proba(X[:50]), atol=2e-2
+    )

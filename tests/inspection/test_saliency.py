@@ -358,3 +358,18 @@ def test_vgg_maps_and_filters(expressions, faces):
         assert maps.std() > 0
     patterns, _ = filter_patterns(vgg, "block1_conv1_act", filters=[0, 1], steps=5)
     assert patterns.shape[0] == 2
+
+
+def test_resnet_maps_and_filters_default_to_the_last_block(expressions, faces):
+    """Grad-CAM and filter patterns pick a block's output, never a shortcut."""
+    from skfer import FERResNetClassifier
+    from skfer.inspection import FilterDisplay
+
+    X, y = expressions
+    resnet = FERResNetClassifier(stage_filters=(4, 8), epochs=1, random_state=0)
+    resnet.fit(X, y)
+    maps = saliency_maps(resnet, faces[:3], method="gradcam")
+    assert maps.shape == (3, 48, 48) and np.isfinite(maps).all() and maps.std() > 0
+    disp = FilterDisplay.from_estimator(resnet, filters=[0, 1], steps=5)
+    assert disp.layer == "stage2_block1_conv2_act"
+    assert disp.patterns.shape[0] == 2
