@@ -9,8 +9,10 @@ probabilities with equal weights (``sklearn.ensemble.VotingClassifier
 (voting="soft")`` over ``sklearn.frozen.FrozenEstimator`` members; nothing is
 fitted or chosen on PublicTest), with each member's own test-time
 augmentation or, with ``--tta``, the same one for all, and records the
-ensemble's and each member's accuracy, the gain over the best member, and
-per-class recall, in ``benchmarks/results/accuracy/<name>.json``::
+ensemble's and each member's accuracy, the gain over the best member,
+per-class recall and, for every pair of members, the share of faces on which
+they predict different classes (``"members_disagreement"``), in
+``benchmarks/results/accuracy/<name>.json``::
 
     .venv/bin/python benchmarks/ensemble.py --runs pretrained:fer2013-vgg vgg-f32-e70-s1
 
@@ -35,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -49,6 +53,25 @@ from accuracy import _final_metrics, _write_json  # noqa: E402
 from tta import MODES, _stem  # noqa: E402
 
 
+def disagreement(predictions: dict) -> dict:
+    """Share of faces on which each pair of members predicts different classes.
+
+    ``predictions`` maps a member's name to its predicted labels (same faces,
+    same order); the result maps ``"a vs b"`` to the share, rounded to 4
+    places, for every pair in the given order. Members that err on different
+    faces (a high share at similar accuracy) are what a soft vote gains from.
+    """
+    names = list(predictions)
+    return {
+        f"{a} vs {b}": round(
+            float(np.mean(np.asarray(predictions[a]) != np.asarray(predictions[b]))),
+            4,
+        )
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+    }
+
+
 def stacking_cv(probas, y, *, n_splits: int = 5, seed: int = 0) -> dict:
     """Cross-validated stacking of frozen members against their soft vote.
 
@@ -57,7 +80,6 @@ def stacking_cv(probas, y, *, n_splits: int = 5, seed: int = 0) -> dict:
     is fitted on ``n_splits - 1`` stratified folds and predicts the last one,
     in turn, so every face is predicted by a combiner that never saw it.
     """
-    import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
@@ -124,17 +146,20 @@ def main(argv=None) -> int:
     voting = make_ensemble(dict(zip(stems, members, strict=True)), X_few, y_few)
     t0 = time.time()
     final = _final_metrics(voting, X_pub, y_pub)
+    probas = [m.predict_proba(X_pub) for m in members]
+    preds = [m.classes_[p.argmax(axis=1)] for m, p in zip(members, probas, strict=True)]
     member_acc = {
-        stem: round(float((m.predict(X_pub) == y_pub).mean()), 4)
-        for stem, m in zip(stems, members, strict=True)
+        stem: round(float((pred == y_pub).mean()), 4)
+        for stem, pred in zip(stems, preds, strict=True)
     }
     final["members_public_test_accuracy"] = member_acc
     final["gain_over_best_member"] = round(
         final["public_test_accuracy"] - max(member_acc.values()), 4
     )
+    final["members_disagreement"] = disagreement(dict(zip(stems, preds, strict=True)))
     stacking = None
     if args.stack:
-        stacking = stacking_cv([m.predict_proba(X_pub) for m in members], y_pub)
+        stacking = stacking_cv(probas, y_pub)
     suffix = "" if args.tta is None else "-tta-" + args.tta.replace("+", "-")
     name = args.name or "ensemble-" + "+".join(stems) + suffix
     train_seconds = 0.0

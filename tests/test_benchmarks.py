@@ -234,6 +234,15 @@ def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
     assert other.returncode == 2 and b"another configuration" in other.stderr
 
 
+def test_ensemble_disagreement_counts_each_pair_once():
+    ensemble = _script("ensemble")
+    shares = ensemble.disagreement(
+        {"a": [0, 1, 2, 3], "b": [0, 1, 2, 4], "c": [1, 1, 0, 4]}
+    )
+    assert shares == {"a vs b": 0.25, "a vs c": 0.75, "b vs c": 0.5}
+    assert ensemble.disagreement({"alone": [1, 2]}) == {}
+
+
 def test_stacking_learns_what_a_soft_vote_cannot():
     # member 0 knows the answer but reports it under the next class's name;
     # member 1 is a noisy version of the truth: equal weights follow the
