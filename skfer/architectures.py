@@ -71,6 +71,20 @@ def _check_units(name: str, units: Sequence[int], length: int | None = None) -> 
         raise ValueError(f"{name} must hold positive integers. Got {units!r} instead.")
 
 
+def _check_count(name: str, value: int) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1. Got {value!r} instead.")
+
+
+def _check_depth(name: str, units: Sequence[int], what: str, why: str) -> None:
+    """At most 5 halvings of 48x48 faces (48 → 3)."""
+    if len(tuple(units)) > 5:
+        raise ValueError(
+            f"{name} must hold at most 5 {what} for 48x48 faces ({why}). "
+            f"Got {len(tuple(units))}."
+        )
+
+
 def _head(
     x: keras.KerasTensor,
     n_classes: int,
@@ -299,19 +313,8 @@ def build_vgg(
     _check_units("dense_units", dense_units)
     _check_rate("block_dropout", block_dropout)
     _check_rate("dense_dropout", dense_dropout)
-    if len(tuple(block_filters)) > 5:
-        raise ValueError(
-            "block_filters must hold at most 5 blocks for 48x48 faces (each "
-            f"halves the side). Got {len(tuple(block_filters))}."
-        )
-    if (
-        not isinstance(convs_per_block, (int, np.integer))
-        or isinstance(convs_per_block, bool)
-        or convs_per_block < 1
-    ):
-        raise ValueError(
-            f"convs_per_block must be an int >= 1. Got {convs_per_block!r} instead."
-        )
+    _check_depth("block_filters", block_filters, "blocks", "each halves the side")
+    _check_count("convs_per_block", convs_per_block)
     seeds = _seed_stream(seed)
     inputs = keras.Input(shape=(48 * 48,), name="pixels")
     x = _layers.Rescaling(rescale, name="rescale")(inputs)
@@ -414,19 +417,10 @@ def build_resnet(
     _check_units("stage_filters", stage_filters)
     _check_rate("dropout", dropout)
     stage_filters = tuple(stage_filters)
-    if len(stage_filters) > 5:
-        raise ValueError(
-            "stage_filters must hold at most 5 stages for 48x48 faces (each "
-            f"after the first halves the side). Got {len(stage_filters)}."
-        )
-    if (
-        not isinstance(blocks_per_stage, (int, np.integer))
-        or isinstance(blocks_per_stage, bool)
-        or blocks_per_stage < 1
-    ):
-        raise ValueError(
-            f"blocks_per_stage must be an int >= 1. Got {blocks_per_stage!r} instead."
-        )
+    _check_depth(
+        "stage_filters", stage_filters, "stages", "each after the first halves the side"
+    )
+    _check_count("blocks_per_stage", blocks_per_stage)
     seeds = _seed_stream(seed)
 
     def conv_bn(x, filters, size, strides, name):
