@@ -93,7 +93,14 @@ from _common import (  # noqa: E402
     machine,
 )
 
-RECIPES = ("vgg", "resnet", "study-cnn", "study-dnn")
+#: the skfer classifier each recipe trains
+_CLASSIFIERS = {
+    "vgg": "FERVGGClassifier",
+    "resnet": "FERResNetClassifier",
+    "study-cnn": "FERCNNClassifier",
+    "study-dnn": "FERDNNClassifier",
+}
+RECIPES = tuple(_CLASSIFIERS)
 #: recipes whose classifier augments in its own input pipeline (no sampler)
 MODERN = ("vgg", "resnet")
 OUT_DIR = RESULTS_DIR / "accuracy"
@@ -106,17 +113,18 @@ def _write_json(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def recipe_classifier(recipe: str):
+    """The skfer classifier class that ``recipe`` trains."""
+    import skfer
+
+    return getattr(skfer, _CLASSIFIERS[recipe])
+
+
 def build_estimator(args, callback):
     """The estimator of ``args.recipe``, with ``callback`` attached."""
     from imblearn.pipeline import make_pipeline
 
-    from skfer import (
-        FERCNNClassifier,
-        FERDNNClassifier,
-        FERResNetClassifier,
-        FERVGGClassifier,
-        MirrorSampler,
-    )
+    from skfer import MirrorSampler
 
     seed = args.seed
     if args.recipe in MODERN and args.resumed:
@@ -125,13 +133,12 @@ def build_estimator(args, callback):
         # augmentation and dropout masks (study-* keep theirs: it also fixes
         # their validation split)
         seed = args.seed + 7919 * args.resumed
-    common = dict(random_state=seed, callbacks=[callback], precision=args.precision)
-    if args.recipe in MODERN:
-        cls = FERVGGClassifier if args.recipe == "vgg" else FERResNetClassifier
-        clf = cls(epochs=args.epochs, **common)
-    else:
-        cls = FERCNNClassifier if args.recipe == "study-cnn" else FERDNNClassifier
-        clf = cls(epochs=args.epochs, **common)
+    clf = recipe_classifier(args.recipe)(
+        epochs=args.epochs,
+        random_state=seed,
+        callbacks=[callback],
+        precision=args.precision,
+    )
     clf.set_params(**args.params)
     return clf if args.recipe in MODERN else make_pipeline(MirrorSampler(), clf)
 
@@ -142,19 +149,7 @@ def parse_params(items, recipe: str) -> dict:
     Raises ValueError naming the item that is malformed or not a parameter of
     the recipe's classifier (or one the script sets itself).
     """
-    from skfer import (
-        FERCNNClassifier,
-        FERDNNClassifier,
-        FERResNetClassifier,
-        FERVGGClassifier,
-    )
-
-    cls = {
-        "vgg": FERVGGClassifier,
-        "resnet": FERResNetClassifier,
-        "study-cnn": FERCNNClassifier,
-        "study-dnn": FERDNNClassifier,
-    }[recipe]
+    cls = recipe_classifier(recipe)
     known = set(cls().get_params()) - {
         "epochs",
         "random_state",
