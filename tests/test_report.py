@@ -159,11 +159,36 @@ def test_train_vgg_on_synthetic_faces(tmp_path, capsys):
     assert model.predict(np.zeros((2, 2304), np.uint8)).shape == (2,)
 
 
+def test_train_resnet_on_synthetic_faces(tmp_path, capsys):
+    from skfer import FERResNetClassifier, load_model
+
+    out = tmp_path / "resnet.joblib"
+    argv = ["train", "--model", "resnet", "--n-train", "140", "--epochs", "1"]
+    assert cli([*argv, "--out", str(out), "--quiet"]) == 0
+    model = load_model(out)
+    assert isinstance(model, FERResNetClassifier) and model.n_iter_ == 1
+    assert tuple(model.stage_filters) == (8, 16, 32)  # the quick synthetic size
+    assert model.predict(np.zeros((2, 2304), np.uint8)).shape == (2,)
+
+
+def test_make_estimator_resnet_on_fer2013_keeps_the_recipe():
+    from skfer import FERResNetClassifier
+    from skfer.report._training import make_estimator
+
+    est = make_estimator("resnet", synthetic=False, epochs=3, seed=5)
+    assert isinstance(est, FERResNetClassifier)
+    assert (est.epochs, est.random_state) == (3, 5)
+    assert est.get_params()["stage_filters"] == FERResNetClassifier().stage_filters
+    with pytest.raises(ValueError, match=r"make_estimator builds.*'resnet'"):
+        make_estimator("ensemble", synthetic=True)
+
+
 def test_unknown_model_name(tmp_path, capsys):
     status = cli(["report", "--models", "cnn,svm", "--out", str(tmp_path / "r")])
     _assert_one_line_error(status, capsys, "unknown model name.*'svm'")
     assert parse_models(" DNN , cnn") == ["cnn", "dnn"]
     assert parse_models("ensemble,vgg") == ["vgg", "ensemble"]
+    assert parse_models("ensemble,resnet,VGG") == ["vgg", "resnet", "ensemble"]
 
 
 def test_unreadable_data(tmp_path, capsys):

@@ -86,7 +86,8 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--models",
         default="cnn,dnn,ensemble",
-        help="comma-separated: cnn, dnn, vgg, ensemble (default: cnn,dnn,ensemble)",
+        help="comma-separated: cnn, dnn, vgg, resnet, ensemble "
+        "(default: cnn,dnn,ensemble)",
     )
     parser.add_argument(
         "--epochs",
@@ -175,7 +176,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     _common(parser)
     parser.add_argument(
-        "--model", default="cnn", help="cnn, dnn, vgg or ensemble (default: cnn)"
+        "--model",
+        default="cnn",
+        help="cnn, dnn, vgg, resnet or ensemble (default: cnn)",
     )
     parser.add_argument("--epochs", type=_positive_int, help="maximum epochs")
     parser.add_argument(

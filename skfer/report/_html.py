@@ -84,7 +84,8 @@ def draw_figures(
     out : pathlib.Path
         The report folder.
     models : dict of str to estimator
-        Fitted models by name (``"cnn"``, ``"dnn"``, ``"vgg"``, ``"ensemble"``).
+        Fitted models by name (``"cnn"``, ``"dnn"``, ``"vgg"``, ``"resnet"``,
+        ``"ensemble"``).
     splits : dict of str to (X, y)
         Test splits by Usage name (saliency and layer outputs use the first).
     filter_steps : int, default=100

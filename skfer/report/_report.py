@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from ._html import draw_figures, write_index
 from ._metrics import library_versions, score_model
 from ._training import (
+    NETWORK_NAMES,
     fit_with_progress,
     load_splits,
     make_ensemble,
@@ -84,12 +85,14 @@ def write_report(
         FER2013 file or folder; None: synthetic faces
         (:func:`~skfer.datasets.make_expressions`) and small networks.
     models : str or list of str, default="cnn,dnn,ensemble"
-        Models to train (``"cnn"``, ``"dnn"``, ``"vgg"``, ``"ensemble"``);
+        Models to train (``"cnn"``, ``"dnn"``, ``"vgg"``, ``"resnet"``,
+        ``"ensemble"``);
         ``"ensemble"`` soft-votes the fitted networks (the CNN and the DNN
         are trained if fewer than two are requested).
     epochs : int, default=None
         Maximum epochs per network (None: 10 synthetic; on FER2013 the
-        classifiers' defaults, 30 for the study's networks, 60 for the VGG).
+        classifiers' defaults, 30 for the study's networks, 60 for the VGG and
+        the ResNet).
     seed : int, default=0
         Seeds networks, synthetic faces and subsets.
     n_train, n_test : int, default=None
@@ -126,7 +129,7 @@ def write_report(
         if not quiet:
             print(text, file=stream, flush=True)
 
-    networks = [n for n in ("cnn", "dnn", "vgg") if n in names]
+    networks = [n for n in NETWORK_NAMES if n in names]
     if "ensemble" in names and len(networks) < 2:
         networks = ["cnn", "dnn"]
     source = "synthetic faces (make_expressions)" if data is None else str(data)

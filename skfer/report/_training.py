@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "MODEL_NAMES",
+    "NETWORK_NAMES",
     "FitResult",
     "fit_with_progress",
     "load_splits",
@@ -27,7 +28,9 @@ __all__ = [
 ]
 
 #: the model names the commands accept, in report order
-MODEL_NAMES: tuple[str, ...] = ("cnn", "dnn", "vgg", "ensemble")
+MODEL_NAMES: tuple[str, ...] = ("cnn", "dnn", "vgg", "resnet", "ensemble")
+#: the single networks among them, in report order
+NETWORK_NAMES: tuple[str, ...] = ("cnn", "dnn", "vgg", "resnet")
 
 #: the held-out splits of FER2013, in report order
 TEST_SPLITS: tuple[str, ...] = ("PublicTest", "PrivateTest")
@@ -152,21 +155,23 @@ def load_splits(
 def make_estimator(
     name: str, *, synthetic: bool, epochs: int | None = None, seed: int = 0
 ) -> Any:
-    """The unfitted estimator for ``"cnn"``, ``"dnn"`` or ``"vgg"``.
+    """The unfitted estimator for ``"cnn"``, ``"dnn"``, ``"vgg"`` or ``"resnet"``.
 
     Parameters
     ----------
-    name : {"cnn", "dnn", "vgg"}
+    name : {"cnn", "dnn", "vgg", "resnet"}
         Which network.
     synthetic : bool
         True: small, quick networks that learn :func:`make_expressions`
         faces in seconds. False: the study's networks with their defaults,
         after a :class:`~skfer.MirrorSampler` in an imbalanced-learn pipeline,
-        or :class:`~skfer.FERVGGClassifier` with its defaults (its recipe
+        or :class:`~skfer.FERVGGClassifier` or
+        :class:`~skfer.FERResNetClassifier` with its defaults (their recipe
         mirrors faces in its own input pipeline).
     epochs : int, default=None
         Maximum epochs (None: 10 on synthetic faces, the classifier's
-        default on FER2013: 30 for the study's, 60 for the VGG).
+        default on FER2013: 30 for the study's, 60 for the VGG and the
+        ResNet).
     seed : int, default=0
         ``random_state`` of the network.
 
@@ -175,23 +180,31 @@ def make_estimator(
     estimator : estimator
         A classifier (synthetic) or an ``imblearn`` pipeline (FER2013).
     """
-    from .. import FERCNNClassifier, FERDNNClassifier, FERVGGClassifier
+    from .. import (
+        FERCNNClassifier,
+        FERDNNClassifier,
+        FERResNetClassifier,
+        FERVGGClassifier,
+    )
 
-    if name not in ("cnn", "dnn", "vgg"):
-        raise ValueError(f"make_estimator builds 'cnn', 'dnn' or 'vgg'. Got {name!r}.")
-    if name == "vgg":
-        params = {"random_state": seed}
+    if name not in NETWORK_NAMES:
+        raise ValueError(
+            f"make_estimator builds {', '.join(map(repr, NETWORK_NAMES))}. "
+            f"Got {name!r}."
+        )
+    if name in ("vgg", "resnet"):
+        params: dict[str, Any] = {"random_state": seed}
         if synthetic:
-            params.update(
-                block_filters=(8, 16, 32),
-                dense_units=(32,),
-                batch_size=32,
-                warmup_epochs=1,
-                epochs=epochs or 10,
-            )
+            params.update(batch_size=32, warmup_epochs=1, epochs=epochs or 10)
+            if name == "vgg":
+                params.update(block_filters=(8, 16, 32), dense_units=(32,))
+            else:
+                params.update(stage_filters=(8, 16, 32))
         elif epochs is not None:
             params["epochs"] = epochs
-        return FERVGGClassifier(**params)
+        if name == "vgg":
+            return FERVGGClassifier(**params)
+        return FERResNetClassifier(**params)
     if synthetic:
         common = dict(
             batch_size=32, epochs=epochs or 10, patience=None, random_state=seed
@@ -213,7 +226,7 @@ def make_estimator(
     from ..augmentation import MirrorSampler
 
     cls = FERCNNClassifier if name == "cnn" else FERDNNClassifier
-    params: dict[str, Any] = {"random_state": seed}
+    params = {"random_state": seed}
     if epochs is not None:
         params["epochs"] = epochs
     return make_pipeline(MirrorSampler(), cls(**params))
