@@ -148,26 +148,23 @@ def _assert_one_line_error(status, capsys, match):
     assert "Traceback" not in err
 
 
-def test_train_vgg_on_synthetic_faces(tmp_path, capsys):
-    from skfer import FERVGGClassifier, load_model
+@pytest.mark.parametrize(
+    "name, cls, size",
+    [
+        ("vgg", "FERVGGClassifier", ("block_filters", (8, 16, 32))),
+        ("resnet", "FERResNetClassifier", ("stage_filters", (8, 16, 32))),
+    ],
+)
+def test_train_modern_network_on_synthetic_faces(tmp_path, name, cls, size):
+    import skfer
 
-    out = tmp_path / "vgg.joblib"
-    argv = ["train", "--model", "vgg", "--n-train", "140", "--epochs", "1"]
+    out = tmp_path / f"{name}.joblib"
+    argv = ["train", "--model", name, "--n-train", "140", "--epochs", "1"]
     assert cli([*argv, "--out", str(out), "--quiet"]) == 0
-    model = load_model(out)
-    assert isinstance(model, FERVGGClassifier) and model.n_iter_ == 1
-    assert model.predict(np.zeros((2, 2304), np.uint8)).shape == (2,)
-
-
-def test_train_resnet_on_synthetic_faces(tmp_path, capsys):
-    from skfer import FERResNetClassifier, load_model
-
-    out = tmp_path / "resnet.joblib"
-    argv = ["train", "--model", "resnet", "--n-train", "140", "--epochs", "1"]
-    assert cli([*argv, "--out", str(out), "--quiet"]) == 0
-    model = load_model(out)
-    assert isinstance(model, FERResNetClassifier) and model.n_iter_ == 1
-    assert tuple(model.stage_filters) == (8, 16, 32)  # the quick synthetic size
+    model = skfer.load_model(out)
+    assert isinstance(model, getattr(skfer, cls)) and model.n_iter_ == 1
+    param, quick = size  # the small network of the synthetic faces
+    assert tuple(getattr(model, param)) == quick
     assert model.predict(np.zeros((2, 2304), np.uint8)).shape == (2,)
 
 
