@@ -102,7 +102,6 @@ def load_fitted(spec: str):
     import json
 
     from skfer import list_pretrained, load_model, load_pretrained
-    from skfer.pretrained import _load_package
 
     if spec.startswith("pretrained:"):
         name = spec.split(":", 1)[1]
@@ -122,8 +121,8 @@ def load_fitted(spec: str):
         return load_model(run_model), f"run `{spec}`", {}
     card_file = MODELS_DIR / f"{spec.replace('-', '_')}.json"
     if card_file.is_file():
+        clf = load_pretrained(card_file)  # SHA-256 checked
         card = json.loads(card_file.read_text())
-        clf = _load_package(MODELS_DIR / card["weights_file"], card)
         return clf, f"run `{spec}` (float16 weights kept in benchmarks/models)", card
     raise FileNotFoundError(
         f"no model for {spec!r}: neither {run_model} nor {card_file} exists"

@@ -12,7 +12,9 @@ figures, from ``benchmarks/make_pretrained.py``). At load time the weights are
 cast to float32 and checked against the card (SHA-256) and the network (names
 and shapes), so a damaged file fails loudly instead of predicting nonsense.
 ``weights=`` loads a local file of the same layout instead (for example a
-network you fine-tuned and exported the same way).
+network you fine-tuned and exported the same way), and the path of a card
+(``.json``) loads a network packaged outside skfer, such as the ensemble
+members kept in a checkout's ``benchmarks/models/``, with the same checks.
 """
 
 from __future__ import annotations
@@ -116,16 +118,23 @@ def _package(clf, folder: Path, name: str, info: dict[str, Any]) -> Path:
 
 
 def load_pretrained(
-    name: str = "fer2013-vgg", *, weights: str | os.PathLike | None = None
+    name: str | os.PathLike = "fer2013-vgg",
+    *,
+    weights: str | os.PathLike | None = None,
 ):
     """Return a fitted classifier with weights trained on FER2013.
 
     Parameters
     ----------
-    name : str, default="fer2013-vgg"
+    name : str or path-like, default="fer2013-vgg"
         Which network; :func:`list_pretrained` lists the names with their
         accuracy. ``"fer2013-vgg"`` is a :class:`~skfer.FERVGGClassifier`
-        trained on FER2013's 28,709 Training faces.
+        trained on FER2013's 28,709 Training faces. A path ending in
+        ``.json`` is the card of a network packaged outside skfer (by
+        ``benchmarks/make_pretrained.py --out FOLDER``, for example the
+        ensemble members in a checkout's ``benchmarks/models/``); its
+        weights file, named on the card, lies beside it and is SHA-256
+        checked the same way.
     weights : path-like, default=None
         A local ``.npz`` file to load instead of the shipped one; it must
         hold an array for every weight of the network (same names and
@@ -133,9 +142,10 @@ def load_pretrained(
 
     Returns
     -------
-    estimator : FERVGGClassifier
-        A fitted estimator (``predict``, ``predict_proba``, ``score``,
-        inspection displays, export, ``save_model``), in float32, with
+    estimator : FERVGGClassifier or FERResNetClassifier
+        The class the card names; a fitted estimator (``predict``,
+        ``predict_proba``, ``score``, inspection displays, export,
+        ``save_model``), in float32, with
         ``history_`` the per-epoch training curve of the run that made it.
         Refitting it trains a new network from scratch with the same
         hyper-parameters.
@@ -143,8 +153,9 @@ def load_pretrained(
     Raises
     ------
     ValueError
-        If ``name`` is unknown, or the weights file is damaged (SHA-256 or
-        content) or does not fit the network.
+        If ``name`` is unknown, a card cannot be read or lacks a field, or
+        the weights file is missing, damaged (SHA-256 or content) or does
+        not fit the network.
 
     Examples
     --------
@@ -155,18 +166,56 @@ def load_pretrained(
     >>> clf.predict_proba(X).shape
     (3, 7)
     """
-    cards = _cards()
-    if name not in cards:
-        raise ValueError(
-            f"Unknown pretrained network {name!r}; available: {sorted(cards)}."
-        )
-    card = cards[name]
+    if str(name).lower().endswith(".json"):
+        card_path = Path(name)
+        card = _read_card(card_path)
+        folder = card_path.parent
+    else:
+        cards = _cards()
+        if name not in cards:
+            raise ValueError(
+                f"Unknown pretrained network {name!r}; available: {sorted(cards)}"
+                " (or the path of a card, NAME.json)."
+            )
+        card, folder = cards[name], _WEIGHTS_DIR
     if weights is None:
-        return _load_package(_WEIGHTS_DIR / card["weights_file"], card)
+        return _load_package(folder / card["weights_file"], card)
     path = Path(weights)
     if not path.is_file():
         raise ValueError(f"weights file not found: {path}")
     return _build(card, path)
+
+
+#: what a card must hold for :func:`_build` and :func:`_load_package`
+_CARD_FIELDS = ("name", "estimator", "params", "classes", "weights_file", "sha256")
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    """The card at ``path``, refusing one that cannot rebuild a network."""
+    if not path.is_file():
+        raise ValueError(f"card not found: {path}")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"the card {path} is not valid JSON (line {exc.lineno}, column "
+            f"{exc.colno}): {exc.msg}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the card {path}: {exc}") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"the card {path} holds {type(card).__name__}, not an object.")
+    missing = [key for key in _CARD_FIELDS if key not in card]
+    if missing:
+        raise ValueError(f"the card {path} lacks {', '.join(missing)}.")
+    from . import classifiers
+
+    if card["estimator"] not in classifiers.__all__:
+        raise ValueError(
+            f"the card {path} names estimator {card['estimator']!r}; skfer "
+            f"rebuilds {', '.join(classifiers.__all__)}."
+        )
+    return card
 
 
 def _load_package(path: Path, card: dict[str, Any]):
@@ -180,7 +229,12 @@ def _load_package(path: Path, card: dict[str, Any]):
     if found != card["sha256"]:
         raise ValueError(
             f"the weights file {path} is damaged: its SHA-256 is {found}, "
-            f"expected {card['sha256']}. Reinstall skfer."
+            f"expected {card['sha256']}. "
+            + (
+                "Reinstall skfer."
+                if path.parent == _WEIGHTS_DIR
+                else "Restore it, or package the network again."
+            )
         )
     return _build(card, path)
 

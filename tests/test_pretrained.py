@@ -106,3 +106,45 @@ def test_a_packaged_resnet_loads_as_a_resnet(tmp_path, monkeypatch, expressions)
     np.testing.assert_allclose(
         clf.predict_proba(X[:50]), fitted.predict_proba(X[:50]), atol=2e-2
     )
+
+
+def test_a_card_outside_the_package_loads_by_its_path(
+    tmp_path, tiny_fitted, expressions
+):
+    """benchmarks/models keeps ensemble members as cards: load them by path."""
+    X, _ = expressions
+    card = _package(tiny_fitted, tmp_path / "models", "member", {})
+    clf = load_pretrained(card)  # a pathlib.Path
+    assert isinstance(clf, FERVGGClassifier)
+    np.testing.assert_allclose(
+        clf.predict_proba(X[:20]), tiny_fitted.predict_proba(X[:20]), atol=2e-2
+    )
+    assert isinstance(load_pretrained(str(card)), FERVGGClassifier)
+    # the card's weights file is checked as the shipped one is
+    npz = card.parent / json.loads(card.read_text())["weights_file"]
+    npz.write_bytes(npz.read_bytes()[:-10])
+    with pytest.raises(ValueError, match=r"is damaged.*package the network again"):
+        load_pretrained(card)
+    npz.unlink()
+    with pytest.raises(ValueError, match="weights file of 'member' is missing"):
+        load_pretrained(card)
+
+
+def test_a_bad_card_is_refused_with_its_problem(tmp_path, tiny_fitted):
+    card_path = _package(tiny_fitted, tmp_path, "member", {})
+    card = json.loads(card_path.read_text())
+    with pytest.raises(ValueError, match="card not found"):
+        load_pretrained(tmp_path / "nowhere.json")
+    (tmp_path / "broken.json").write_text('{\n "name": "x",\n oops\n}')
+    with pytest.raises(ValueError, match=r"broken.json is not valid JSON \(line 3"):
+        load_pretrained(tmp_path / "broken.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="holds list, not an object"):
+        load_pretrained(tmp_path / "list.json")
+    partial = {k: v for k, v in card.items() if k not in ("sha256", "classes")}
+    (tmp_path / "partial.json").write_text(json.dumps(partial))
+    with pytest.raises(ValueError, match="lacks classes, sha256"):
+        load_pretrained(tmp_path / "partial.json")
+    (tmp_path / "alien.json").write_text(json.dumps({**card, "estimator": "SVC"}))
+    with pytest.raises(ValueError, match="names estimator 'SVC'"):
+        load_pretrained(tmp_path / "alien.json")
