@@ -7,6 +7,8 @@ Recipes (``--recipe``):
   shifts, label smoothing 0.1, mirror TTA), trained on all Training faces;
 - ``resnet``: :class:`skfer.FERResNetClassifier` with its defaults (a
   residual network, the same recipe);
+- ``densenet``: :class:`skfer.FERDenseNetClassifier` with its defaults (a
+  densely connected network, the same recipe);
 - ``study-cnn``: the study's recipe, ``make_pipeline(MirrorSampler(),
   FERCNNClassifier())`` (Adam 1e-3, batch 128, early stopping on a 10%
   mirror-aware validation split, patience 5);
@@ -97,12 +99,13 @@ from _common import (  # noqa: E402
 _CLASSIFIERS = {
     "vgg": "FERVGGClassifier",
     "resnet": "FERResNetClassifier",
+    "densenet": "FERDenseNetClassifier",
     "study-cnn": "FERCNNClassifier",
     "study-dnn": "FERDNNClassifier",
 }
 RECIPES = tuple(_CLASSIFIERS)
 #: recipes whose classifier augments in its own input pipeline (no sampler)
-MODERN = ("vgg", "resnet")
+MODERN = ("vgg", "resnet", "densenet")
 OUT_DIR = RESULTS_DIR / "accuracy"
 
 
@@ -463,7 +466,10 @@ def main(argv=None) -> int:
         config["params"] = {k: args.params[k] for k in sorted(args.params)}
     if args.init_from is not None:
         if args.recipe not in MODERN:
-            print("accuracy: --init-from needs --recipe vgg or resnet", file=sys.stderr)
+            print(
+                "accuracy: --init-from needs --recipe vgg, resnet or densenet",
+                file=sys.stderr,
+            )
             return 2
         config["init_from"] = args.init_from
         try:
@@ -476,7 +482,10 @@ def main(argv=None) -> int:
         args.init_source = None
     if args.teacher:
         if args.recipe not in MODERN:
-            print("accuracy: --teacher needs --recipe vgg or resnet", file=sys.stderr)
+            print(
+                "accuracy: --teacher needs --recipe vgg, resnet or densenet",
+                file=sys.stderr,
+            )
             return 2
         if not 0.0 < args.teacher_weight <= 1.0 or not args.teacher_temperature > 0:
             print(
@@ -493,7 +502,8 @@ def main(argv=None) -> int:
     if args.swa:
         if args.recipe not in MODERN or ckpt_dir is None:
             print(
-                "accuracy: --swa needs --recipe vgg or resnet and a checkpoint",
+                "accuracy: --swa needs --recipe vgg, resnet or densenet and a "
+                "checkpoint",
                 file=sys.stderr,
             )
             return 2

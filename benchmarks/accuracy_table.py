@@ -40,6 +40,8 @@ RECIPES = {
     "flips + 4 px shifts, label smoothing 0.1, mirror TTA",
     "resnet": "`FERResNetClassifier()`: residual network + batch norm, AdamW, "
     "cosine, flips + 4 px shifts, label smoothing 0.1, mirror TTA",
+    "densenet": "`FERDenseNetClassifier()`: densely connected network + batch "
+    "norm, AdamW, cosine, flips + 4 px shifts, label smoothing 0.1, mirror TTA",
     "study-cnn": "the study's CNN and recipe: `MirrorSampler` + "
     "`FERCNNClassifier()`, Adam, early stopping",
     "study-dnn": "the study's DNN and recipe: `MirrorSampler` + "
@@ -85,7 +87,7 @@ def minutes_to(state: dict, target: float = 0.60) -> float | None:
     """
     if state["config"].get("init_from"):
         return None
-    tta = state["config"].get("recipe") in ("vgg", "resnet")
+    tta = state["config"].get("recipe") in ("vgg", "resnet", "densenet")
     key = "public_test_accuracy_tta" if tta else "public_test_accuracy"
     for row in state.get("epochs", []):
         if row.get(key, 0.0) >= target:

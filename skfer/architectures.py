@@ -20,11 +20,13 @@ from ._tf import keras
 __all__ = [
     "CNN_CONV_FILTERS",
     "CNN_DENSE_UNITS",
+    "DENSENET_BLOCK_LAYERS",
     "DNN_UNITS",
     "RESNET_STAGE_FILTERS",
     "VGG_BLOCK_FILTERS",
     "VGG_DENSE_UNITS",
     "build_cnn",
+    "build_densenet",
     "build_dnn",
     "build_resnet",
     "build_vgg",
@@ -42,6 +44,8 @@ VGG_BLOCK_FILTERS: tuple[int, ...] = (32, 64, 128, 256)
 VGG_DENSE_UNITS: tuple[int, ...] = (256,)
 #: Filters of the residual network's stages (each of ``blocks_per_stage`` blocks).
 RESNET_STAGE_FILTERS: tuple[int, ...] = (32, 64, 128, 256)
+#: Layers of the densely connected network's blocks (one block per side).
+DENSENET_BLOCK_LAYERS: tuple[int, ...] = (6, 12, 8)
 
 _layers = keras.layers
 
@@ -459,3 +463,141 @@ def build_resnet(
     x = _layers.Dense(n_classes, kernel_initializer=_init(seeds), name="logits")(x)
     outputs = _layers.Activation("softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="fer_resnet")
+
+
+def build_densenet(
+    n_classes: int = 7,
+    *,
+    stem_filters: int = 32,
+    block_layers: Sequence[int] = DENSENET_BLOCK_LAYERS,
+    growth_rate: int = 24,
+    compression: float = 0.5,
+    dropout: float = 0.3,
+    activation: str = "relu",
+    rescale: float = 1.0 / 255.0,
+    seed: int | None = None,
+) -> keras.Model:
+    """Build a densely connected network with batch normalisation (uncompiled).
+
+    A compact member of the family of Huang et al. (2017), "Densely
+    Connected Convolutional Networks" (DenseNet-BC), sized for 48x48 faces:
+    a stem of two 3x3 convolutions of ``stem_filters`` filters at full
+    resolution and a 2x2 max pooling (48 → 24), then dense blocks in which
+    every layer (batch normalisation, activation, a 1x1 bottleneck
+    convolution of ``4 * growth_rate`` filters, batch normalisation,
+    activation, a 3x3 convolution of ``growth_rate`` filters) sees the
+    concatenation of the block's input and of *all* earlier layers' outputs
+    and adds ``growth_rate`` channels to it. Between blocks a transition
+    (batch normalisation, activation, a 1x1 convolution keeping
+    ``compression`` of the channels, 2x2 average pooling) halves the side;
+    after the last block, batch normalisation, the activation, global
+    average pooling, dropout and the logits. Feature reuse by concatenation
+    rather than by addition (:func:`build_resnet`) or by stacking
+    (:func:`build_vgg`) makes it a third family for ensembles. With the
+    defaults (blocks of 6, 12 and 8 layers at 24x24, 12x12 and 6x6, growth
+    rate 24): 48x48 → 24x24 → 12x12 → 6x6x384, 1,188,251 parameters for 7
+    classes.
+
+    Layer names: ``"stem_conv1"`` and ``"stem_conv2"`` (each with ``_bn``
+    and ``_act``), ``"stem_pool"``, then ``"block{b}_layer{l}_conv1"`` (the
+    bottleneck) and ``"..._conv2"`` (each preceded by its ``_bn`` and
+    ``_act``), ``"..._concat"`` (the block so far), ``"transition{b}_conv"``
+    (preceded by ``_bn`` and ``_act``) and ``"transition{b}_pool"``, then
+    ``"final_bn"``, ``"final_act"``, ``"pool"``, ``"dropout"``,
+    ``"logits"`` and ``"probabilities"``.
+
+    Parameters
+    ----------
+    n_classes : int, default=7
+        Number of output classes.
+    stem_filters : int, default=32
+        Filters of the two stem convolutions.
+    block_layers : sequence of int, default=(6, 12, 8)
+        Layers of each dense block; the stem and every transition halve the
+        side, so at most 4 blocks for 48x48 faces.
+    growth_rate : int, default=24
+        Channels each layer adds to its block.
+    compression : float, default=0.5
+        Fraction of the channels a transition keeps, in (0, 1].
+    dropout : float, default=0.3
+        Dropout rate before the ``"logits"`` layer.
+    activation : str, default="relu"
+        Activation of the stem and of every layer and transition.
+    rescale : float, default=1/255
+        Factor applied to the raw grey levels by the first layer.
+    seed : int or None, default=None
+        Seeds every weight initialiser and the dropout layer.
+
+    Returns
+    -------
+    model : keras.Model
+        Input ``"pixels"`` of shape ``(None, 2304)``; output
+        ``"probabilities"`` of shape ``(None, n_classes)``, preceded by the
+        ``"logits"`` dense layer.
+
+    Examples
+    --------
+    >>> from skfer.architectures import build_densenet
+    >>> build_densenet().count_params()
+    1188251
+    """
+    _check_count("stem_filters", stem_filters)
+    _check_units("block_layers", block_layers)
+    block_layers = tuple(block_layers)
+    if len(block_layers) > 4:
+        raise ValueError(
+            "block_layers must hold at most 4 blocks for 48x48 faces (the stem "
+            f"and each transition halve the side). Got {len(block_layers)}."
+        )
+    _check_count("growth_rate", growth_rate)
+    if not 0.0 < float(compression) <= 1.0:
+        raise ValueError(f"compression must be in (0, 1]. Got {compression!r} instead.")
+    _check_rate("dropout", dropout)
+    seeds = _seed_stream(seed)
+
+    def bn_act_conv(x, filters, size, name):
+        x = _layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = _layers.Activation(activation, name=f"{name}_act")(x)
+        return _layers.Conv2D(
+            filters,
+            size,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
+            name=name,
+        )(x)
+
+    inputs = keras.Input(shape=(48 * 48,), name="pixels")
+    x = _layers.Rescaling(rescale, name="rescale")(inputs)
+    x = _layers.Reshape((48, 48, 1), name="to_image")(x)
+    for c in (1, 2):
+        x = _layers.Conv2D(
+            int(stem_filters),
+            3,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
+            name=f"stem_conv{c}",
+        )(x)
+        x = _layers.BatchNormalization(name=f"stem_conv{c}_bn")(x)
+        x = _layers.Activation(activation, name=f"stem_conv{c}_act")(x)
+    x = _layers.MaxPooling2D(2, name="stem_pool")(x)
+    channels = int(stem_filters)
+    for b, n_layers in enumerate(block_layers, start=1):
+        if b > 1:
+            channels = max(1, int(channels * float(compression)))
+            x = bn_act_conv(x, channels, 1, f"transition{b - 1}_conv")
+            x = _layers.AveragePooling2D(2, name=f"transition{b - 1}_pool")(x)
+        for i in range(1, n_layers + 1):
+            name = f"block{b}_layer{i}"
+            y = bn_act_conv(x, 4 * int(growth_rate), 1, f"{name}_conv1")
+            y = bn_act_conv(y, int(growth_rate), 3, f"{name}_conv2")
+            x = _layers.Concatenate(name=f"{name}_concat")([x, y])
+            channels += int(growth_rate)
+    x = _layers.BatchNormalization(name="final_bn")(x)
+    x = _layers.Activation(activation, name="final_act")(x)
+    x = _layers.GlobalAveragePooling2D(name="pool")(x)
+    x = _layers.Dropout(dropout, seed=seeds(), name="dropout")(x)
+    x = _layers.Dense(n_classes, kernel_initializer=_init(seeds), name="logits")(x)
+    outputs = _layers.Activation("softmax", name="probabilities", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="fer_densenet")

@@ -9,12 +9,14 @@ from ._base import FERClassifierBase
 from .architectures import (
     CNN_CONV_FILTERS,
     CNN_DENSE_UNITS,
+    DENSENET_BLOCK_LAYERS,
     DNN_UNITS,
     RESNET_STAGE_FILTERS,
     VGG_BLOCK_FILTERS,
     VGG_DENSE_UNITS,
 )
 from .architectures import build_cnn as _build_cnn
+from .architectures import build_densenet as _build_densenet
 from .architectures import build_dnn as _build_dnn
 from .architectures import build_resnet as _build_resnet
 from .architectures import build_vgg as _build_vgg
@@ -22,6 +24,7 @@ from .architectures import build_vgg as _build_vgg
 __all__ = [
     "FERCNNClassifier",
     "FERDNNClassifier",
+    "FERDenseNetClassifier",
     "FERResNetClassifier",
     "FERVGGClassifier",
 ]
@@ -644,6 +647,144 @@ class FERResNetClassifier(FERClassifierBase):
             meta["n_classes_"],
             stage_filters=tuple(self.stage_filters),
             blocks_per_stage=self.blocks_per_stage,
+            dropout=self.dropout,
+            activation=self.activation,
+            rescale=self.rescale,
+            seed=seed,
+        )
+
+
+class FERDenseNetClassifier(FERClassifierBase):
+    __doc__ = (
+        """A densely connected network (DenseNet-BC), trained with the VGG's recipe.
+
+    A third architecture family beside :class:`FERVGGClassifier` and
+    :class:`FERResNetClassifier`, for ensembles whose members should err
+    differently: a stem of two 3x3 convolutions and a pooling to 24x24, then
+    dense blocks (by default of 6, 12 and 8 layers at 24x24, 12x12 and 6x6)
+    in which every layer sees the concatenation of all earlier layers'
+    outputs and adds ``growth_rate`` channels, 1x1 transitions with average
+    pooling between them, global average pooling and dropout before the
+    logits; 1,188,251 parameters, see
+    :func:`~skfer.architectures.build_densenet`. Its other
+    defaults are :class:`FERVGGClassifier`'s recipe: AdamW with weight
+    decay, linear warm-up then cosine decay of the learning rate, random
+    mirrors and shifts of up to 4 pixels every epoch, label smoothing 0.1
+    and mirror test-time augmentation, training on all the faces it is given.
+    ``benchmarks/accuracy.py --recipe densenet`` records what it scores on
+    FER2013.
+
+    Parameters
+    ----------
+    stem_filters : int, default=32
+        Filters of the two stem convolutions.
+    block_layers : tuple of int, default=(6, 12, 8)
+        Layers of each dense block (at most 4 blocks; the stem and each
+        transition halve the side).
+    growth_rate : int, default=24
+        Channels each layer adds to its block.
+    compression : float, default=0.5
+        Fraction of the channels each transition keeps, in (0, 1].
+    dropout : float, default=0.3
+        Dropout rate before the logits.
+    activation : str, default="relu"
+        Activation of the stem, of every layer and of every transition."""
+        + _COMMON_PARAMS.format(**_VGG_DEFAULTS)
+        + "\n"
+        + _COMMON_ATTRS
+        + """
+
+    See Also
+    --------
+    FERVGGClassifier : The VGG-style network with the same recipe.
+    FERResNetClassifier : The residual network with the same recipe.
+    sklearn.ensemble.VotingClassifier : Soft-vote it with a VGG and a ResNet.
+
+    Examples
+    --------
+    >>> from skfer import FERDenseNetClassifier
+    >>> from skfer.datasets import make_expressions
+    >>> X, y = make_expressions(140, random_state=0)
+    >>> clf = FERDenseNetClassifier(stem_filters=8, block_layers=(2, 2),
+    ...                             growth_rate=4, epochs=1,
+    ...                             random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 7)
+    """
+    )
+
+    def __init__(
+        self,
+        *,
+        stem_filters: int = 32,
+        block_layers: Sequence[int] = DENSENET_BLOCK_LAYERS,
+        growth_rate: int = 24,
+        compression: float = 0.5,
+        dropout: float = 0.3,
+        activation: str = "relu",
+        optimizer="adamw",
+        learning_rate: float = 2e-3,
+        batch_size: int = 128,
+        epochs: int = 60,
+        patience: int | None = None,
+        validation_fraction: float = 0.0,
+        random_flip: bool = True,
+        random_shift: int = 4,
+        random_erasing: float = 0.0,
+        random_rotation: float = 0.0,
+        random_zoom: float = 0.0,
+        label_smoothing: float = 0.1,
+        lr_schedule: str | None = "cosine",
+        warmup_epochs: int = 2,
+        precision: str = "float32",
+        tta: bool | str = True,
+        rescale: float = 1.0 / 255.0,
+        class_weight=None,
+        random_state=None,
+        verbose: int = 0,
+        callbacks=None,
+        warm_start: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self.stem_filters = stem_filters
+        self.block_layers = block_layers
+        self.growth_rate = growth_rate
+        self.compression = compression
+        self.dropout = dropout
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_flip = random_flip
+        self.random_shift = random_shift
+        self.random_erasing = random_erasing
+        self.random_rotation = random_rotation
+        self.random_zoom = random_zoom
+        self.label_smoothing = label_smoothing
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.precision = precision
+        self.tta = tta
+        self.rescale = rescale
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        vars(self).update(kwargs)  # routed parameters, e.g. optimizer__weight_decay
+        if kwargs:
+            self._user_params = set(kwargs)
+
+    def _build_network(self, meta: dict, seed: int | None):
+        return _build_densenet(
+            meta["n_classes_"],
+            stem_filters=self.stem_filters,
+            block_layers=tuple(self.block_layers),
+            growth_rate=self.growth_rate,
+            compression=self.compression,
             dropout=self.dropout,
             activation=self.activation,
             rescale=self.rescale,

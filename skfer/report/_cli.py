@@ -86,7 +86,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--models",
         default="cnn,dnn,ensemble",
-        help="comma-separated: cnn, dnn, vgg, resnet, ensemble "
+        help="comma-separated: cnn, dnn, vgg, resnet, densenet, ensemble "
         "(default: cnn,dnn,ensemble)",
     )
     parser.add_argument(
@@ -178,7 +178,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default="cnn",
-        help="cnn, dnn, vgg, resnet or ensemble (default: cnn)",
+        help="cnn, dnn, vgg, resnet, densenet or ensemble (default: cnn)",
     )
     parser.add_argument("--epochs", type=_positive_int, help="maximum epochs")
     parser.add_argument(

@@ -85,7 +85,7 @@ def draw_figures(
         The report folder.
     models : dict of str to estimator
         Fitted models by name (``"cnn"``, ``"dnn"``, ``"vgg"``, ``"resnet"``,
-        ``"ensemble"``).
+        ``"densenet"``, ``"ensemble"``).
     splits : dict of str to (X, y)
         Test splits by Usage name (saliency and layer outputs use the first).
     filter_steps : int, default=100

@@ -86,13 +86,13 @@ def write_report(
         (:func:`~skfer.datasets.make_expressions`) and small networks.
     models : str or list of str, default="cnn,dnn,ensemble"
         Models to train (``"cnn"``, ``"dnn"``, ``"vgg"``, ``"resnet"``,
-        ``"ensemble"``);
+        ``"densenet"``, ``"ensemble"``);
         ``"ensemble"`` soft-votes the fitted networks (the CNN and the DNN
         are trained if fewer than two are requested).
     epochs : int, default=None
         Maximum epochs per network (None: 10 synthetic; on FER2013 the
-        classifiers' defaults, 30 for the study's networks, 60 for the VGG and
-        the ResNet).
+        classifiers' defaults, 30 for the study's networks, 60 for the VGG,
+        the ResNet and the DenseNet).
     seed : int, default=0
         Seeds networks, synthetic faces and subsets.
     n_train, n_test : int, default=None

@@ -28,9 +28,9 @@ __all__ = [
 ]
 
 #: the model names the commands accept, in report order
-MODEL_NAMES: tuple[str, ...] = ("cnn", "dnn", "vgg", "resnet", "ensemble")
+MODEL_NAMES: tuple[str, ...] = ("cnn", "dnn", "vgg", "resnet", "densenet", "ensemble")
 #: the single networks among them, in report order
-NETWORK_NAMES: tuple[str, ...] = ("cnn", "dnn", "vgg", "resnet")
+NETWORK_NAMES: tuple[str, ...] = ("cnn", "dnn", "vgg", "resnet", "densenet")
 
 #: the held-out splits of FER2013, in report order
 TEST_SPLITS: tuple[str, ...] = ("PublicTest", "PrivateTest")
@@ -155,23 +155,24 @@ def load_splits(
 def make_estimator(
     name: str, *, synthetic: bool, epochs: int | None = None, seed: int = 0
 ) -> Any:
-    """The unfitted estimator for ``"cnn"``, ``"dnn"``, ``"vgg"`` or ``"resnet"``.
+    """The unfitted estimator of one of :data:`NETWORK_NAMES`.
 
     Parameters
     ----------
-    name : {"cnn", "dnn", "vgg", "resnet"}
+    name : {"cnn", "dnn", "vgg", "resnet", "densenet"}
         Which network.
     synthetic : bool
         True: small, quick networks that learn :func:`make_expressions`
         faces in seconds. False: the study's networks with their defaults,
         after a :class:`~skfer.MirrorSampler` in an imbalanced-learn pipeline,
-        or :class:`~skfer.FERVGGClassifier` or
-        :class:`~skfer.FERResNetClassifier` with its defaults (their recipe
+        or :class:`~skfer.FERVGGClassifier`,
+        :class:`~skfer.FERResNetClassifier` or
+        :class:`~skfer.FERDenseNetClassifier` with its defaults (their recipe
         mirrors faces in its own input pipeline).
     epochs : int, default=None
         Maximum epochs (None: 10 on synthetic faces, the classifier's
-        default on FER2013: 30 for the study's, 60 for the VGG and the
-        ResNet).
+        default on FER2013: 30 for the study's, 60 for the VGG, the ResNet
+        and the DenseNet).
     seed : int, default=0
         ``random_state`` of the network.
 
@@ -182,6 +183,7 @@ def make_estimator(
     """
     from .. import (
         FERCNNClassifier,
+        FERDenseNetClassifier,
         FERDNNClassifier,
         FERResNetClassifier,
         FERVGGClassifier,
@@ -192,19 +194,23 @@ def make_estimator(
             f"make_estimator builds {', '.join(map(repr, NETWORK_NAMES))}. "
             f"Got {name!r}."
         )
-    if name in ("vgg", "resnet"):
+    if name in ("vgg", "resnet", "densenet"):
         params: dict[str, Any] = {"random_state": seed}
         if synthetic:
             params.update(batch_size=32, warmup_epochs=1, epochs=epochs or 10)
             if name == "vgg":
                 params.update(block_filters=(8, 16, 32), dense_units=(32,))
-            else:
+            elif name == "resnet":
                 params.update(stage_filters=(8, 16, 32))
+            else:
+                params.update(stem_filters=8, block_layers=(2, 2, 2), growth_rate=8)
         elif epochs is not None:
             params["epochs"] = epochs
         if name == "vgg":
             return FERVGGClassifier(**params)
-        return FERResNetClassifier(**params)
+        if name == "resnet":
+            return FERResNetClassifier(**params)
+        return FERDenseNetClassifier(**params)
     if synthetic:
         common = dict(
             batch_size=32, epochs=epochs or 10, patience=None, random_state=seed
