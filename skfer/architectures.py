@@ -498,13 +498,15 @@ def build_densenet(
     rate 24): 48x48 → 24x24 → 12x12 → 6x6x384, 1,188,251 parameters for 7
     classes.
 
-    Layer names: ``"stem_conv1"`` and ``"stem_conv2"`` (each with ``_bn``
-    and ``_act``), ``"stem_pool"``, then ``"block{b}_layer{l}_conv1"`` (the
-    bottleneck) and ``"..._conv2"`` (each preceded by its ``_bn`` and
-    ``_act``), ``"..._concat"`` (the block so far), ``"transition{b}_conv"``
-    (preceded by ``_bn`` and ``_act``) and ``"transition{b}_pool"``, then
-    ``"final_bn"``, ``"final_act"``, ``"pool"``, ``"dropout"``,
-    ``"logits"`` and ``"probabilities"``.
+    Layer names: ``"stem_conv1"`` and ``"stem_conv2"`` (each followed by
+    its ``_bn`` and ``_act``), ``"stem_pool"``, then in each layer of each
+    block ``"block{b}_layer{l}_bn1"``, ``"..._act1"``, ``"..._conv1"``
+    (the bottleneck), ``"..._bn2"``, ``"..._act2"``, ``"..._conv2"`` and
+    ``"..._concat"`` (the block so far); ``"transition{b}_bn"``,
+    ``"..._act"``, ``"..._conv"`` and ``"..._pool"``; then ``"final_bn"``,
+    ``"final_act"`` (the last block's output, the inspection helpers'
+    default layer), ``"pool"``, ``"dropout"``, ``"logits"`` and
+    ``"probabilities"``.
 
     Parameters
     ----------
@@ -555,16 +557,16 @@ def build_densenet(
     _check_rate("dropout", dropout)
     seeds = _seed_stream(seed)
 
-    def bn_act_conv(x, filters, size, name):
-        x = _layers.BatchNormalization(name=f"{name}_bn")(x)
-        x = _layers.Activation(activation, name=f"{name}_act")(x)
+    def bn_act_conv(x, filters, size, prefix, suffix=""):
+        x = _layers.BatchNormalization(name=f"{prefix}_bn{suffix}")(x)
+        x = _layers.Activation(activation, name=f"{prefix}_act{suffix}")(x)
         return _layers.Conv2D(
             filters,
             size,
             padding="same",
             use_bias=False,
             kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
-            name=name,
+            name=f"{prefix}_conv{suffix}",
         )(x)
 
     inputs = keras.Input(shape=(48 * 48,), name="pixels")
@@ -586,12 +588,12 @@ def build_densenet(
     for b, n_layers in enumerate(block_layers, start=1):
         if b > 1:
             channels = max(1, int(channels * float(compression)))
-            x = bn_act_conv(x, channels, 1, f"transition{b - 1}_conv")
+            x = bn_act_conv(x, channels, 1, f"transition{b - 1}")
             x = _layers.AveragePooling2D(2, name=f"transition{b - 1}_pool")(x)
         for i in range(1, n_layers + 1):
             name = f"block{b}_layer{i}"
-            y = bn_act_conv(x, 4 * int(growth_rate), 1, f"{name}_conv1")
-            y = bn_act_conv(y, int(growth_rate), 3, f"{name}_conv2")
+            y = bn_act_conv(x, 4 * int(growth_rate), 1, name, "1")
+            y = bn_act_conv(y, int(growth_rate), 3, name, "2")
             x = _layers.Concatenate(name=f"{name}_concat")([x, y])
             channels += int(growth_rate)
     x = _layers.BatchNormalization(name="final_bn")(x)

@@ -196,17 +196,27 @@ def conv_layer(model: Any, position: int = -1) -> str | None:
     ``position`` indexes the model's Conv2D layers (-1: the last one); None
     when the model has no convolution. Where some convolutions have their
     own activation layer and others do not (a residual network's 1x1
-    shortcuts), only the former count.
+    shortcuts), only the former count. For ``position=-1`` the first
+    spatial activation layer after the last convolution wins when there is
+    one: the activation of the last convolution, or, in a densely
+    connected network whose convolutions are pre-activated, the activation
+    of the last block's output (``"final_act"``).
     """
     keras = _keras_if_loaded()
-    convs = [
-        layer.name
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Conv2D) and output_rank(layer) == 4
+    spatial = [layer for layer in model.layers if output_rank(layer) == 4]
+    conv_at = [
+        i for i, layer in enumerate(spatial) if isinstance(layer, keras.layers.Conv2D)
     ]
+    if not conv_at:
+        return None
+    if position == -1:
+        for layer in spatial[conv_at[-1] + 1 :]:
+            if isinstance(layer, keras.layers.Activation):
+                return layer.name
+    convs = [spatial[i].name for i in conv_at]
     names = _layer_names(model)
     convs = [c for c in convs if f"{c}_act" in names] or convs
-    return _with_activation(model, convs[position]) if convs else None
+    return _with_activation(model, convs[position])
 
 
 def first_hidden_layer(model: Any) -> str | None:
