@@ -372,7 +372,9 @@ def build_resnet(
     convolutions with batch normalisation, "same" padding, no bias, whose
     output is added to the block's input before the activation); the first
     block of every stage but the first halves the side with a stride-2
-    convolution and takes a 1x1 stride-2 convolution as its shortcut. No
+    convolution and takes a 1x1 stride-2 convolution as its shortcut
+    (computed as a 2x2 subsampling, ``"..._shortcut_subsample"``, then a
+    1x1 convolution: the same function). No
     pooling between stages and no hidden dense layer: global average pooling,
     dropout, then the ``"logits"`` layer. With the defaults (stages of 32,
     64, 128 and 256 filters, one block each): 48x48 → 24x24 → 12x12 → 6x6x256,
@@ -450,8 +452,17 @@ def build_resnet(
             name = f"stage{s}_block{b}"
             strides = 2 if s > 1 and b == 1 else 1
             shortcut = x
+            if strides != 1:
+                # the 1x1 stride-2 convolution as a 2x2 subsampling, then a
+                # 1x1 convolution: the same function and weights, but oneDNN's
+                # backward pass of a strided 1x1 convolution with 2-8 input
+                # channels crashes (segfault) on AVX-512 CPUs without AMX
+                # (AMD Zen 4), which small networks hit
+                shortcut = _layers.MaxPooling2D(
+                    1, strides=2, name=f"{name}_shortcut_subsample"
+                )(shortcut)
             if strides != 1 or filters != width:
-                shortcut = conv_bn(x, filters, 1, strides, f"{name}_shortcut")
+                shortcut = conv_bn(shortcut, filters, 1, 1, f"{name}_shortcut")
             y = conv_bn(x, filters, 3, strides, f"{name}_conv1")
             y = _layers.Activation(activation, name=f"{name}_conv1_act")(y)
             y = conv_bn(y, filters, 3, 1, f"{name}_conv2")
@@ -495,7 +506,7 @@ def build_densenet(
     rather than by addition (:func:`build_resnet`) or by stacking
     (:func:`build_vgg`) makes it a third family for ensembles. With the
     defaults (blocks of 6, 12 and 8 layers at 24x24, 12x12 and 6x6, growth
-    rate 24): 48x48 → 24x24 → 12x12 → 6x6x384, 1,188,251 parameters for 7
+    rate 24): 48x48 → 24x24 → 12x12 → 6x6x380, 1,188,251 parameters for 7
     classes.
 
     Layer names: ``"stem_conv1"`` and ``"stem_conv2"`` (each followed by

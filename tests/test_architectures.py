@@ -162,6 +162,23 @@ def test_resnet_blocks_add_their_input():
     np.testing.assert_allclose(out2, np.maximum(c2 + s2, 0), atol=1e-5)
 
 
+def test_resnet_shortcut_is_a_strided_1x1_convolution():
+    """The subsample-then-1x1 shortcut computes a 1x1 stride-2 convolution."""
+    import keras
+
+    from skfer.architectures import build_resnet
+
+    model = build_resnet(stage_filters=(4, 8), seed=0)
+    X = np.random.RandomState(0).randint(0, 256, (3, 2304)).astype("float32")
+    names = ["stage1_block1_conv2_act", "stage2_block1_shortcut"]
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    x, short = (np.asarray(a) for a in probe(X))
+    kernel = np.asarray(model.get_layer("stage2_block1_shortcut").kernel)
+    strided = keras.ops.conv(x, kernel, strides=2, padding="same")
+    assert short.shape == (3, 24, 24, 8)
+    np.testing.assert_allclose(short, np.asarray(strided), atol=1e-5)
+
+
 def test_same_seed_same_resnet():
     from skfer.architectures import build_resnet
 
@@ -186,3 +203,101 @@ def test_build_resnet_rejects_bad_settings(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         build_resnet(**kwargs)
+
+
+def test_densenet_architecture():
+    from skfer.architectures import build_densenet
+    from skfer.inspection._model import conv_layer
+
+    model = build_densenet()
+    assert model.count_params() == 1_188_251
+    assert tuple(model.input.shape) == (None, 2304)
+    for name, shape in [
+        ("stem_conv2_act", (48, 48, 32)),
+        ("stem_pool", (24, 24, 32)),
+        ("block1_layer1_conv1", (24, 24, 96)),  # the bottleneck: 4 x growth
+        ("block1_layer1_conv2", (24, 24, 24)),  # the growth rate
+        ("block1_layer1_concat", (24, 24, 32 + 24)),
+        ("block1_layer6_concat", (24, 24, 32 + 6 * 24)),
+        ("transition1_conv", (24, 24, 88)),  # compression 0.5 of 176
+        ("transition1_pool", (12, 12, 88)),
+        ("block2_layer12_concat", (12, 12, 88 + 12 * 24)),
+        ("transition2_pool", (6, 6, 188)),
+        ("final_act", (6, 6, 188 + 8 * 24)),
+        ("pool", (380,)),
+        ("logits", (7,)),
+    ]:
+        assert tuple(model.get_layer(name).output.shape[1:]) == shape, name
+    names = [layer.name for layer in model.layers]
+    assert model.get_layer("block2_layer3_concat").__class__.__name__ == "Concatenate"
+    assert "transition3_conv" not in names  # none after the last block
+    assert not any("dense" in n or "flatten" in n for n in names)
+    # inspection's default layer is the last block's output, the first
+    # (stem) convolution's output the first; never a pre-activation
+    assert conv_layer(model) == "final_act"
+    assert conv_layer(model, 0) == "stem_conv1_act"
+    small = build_densenet(
+        5, stem_filters=4, block_layers=(2, 1, 1, 1), growth_rate=4, compression=1.0
+    )
+    assert tuple(small.get_layer("final_act").output.shape[1:]) == (3, 3, 4 + 5 * 4)
+    assert tuple(small.output.shape) == (None, 5)
+
+
+def test_densenet_layers_see_every_earlier_output():
+    """A layer's input is the concatenation of the block input and all outputs."""
+    import keras
+
+    from skfer.architectures import build_densenet
+
+    model = build_densenet(stem_filters=4, block_layers=(3,), growth_rate=2, seed=0)
+    X = np.random.RandomState(0).randint(0, 256, (3, 2304)).astype("float32")
+    names = [
+        "stem_pool",
+        "block1_layer1_conv2",
+        "block1_layer2_conv2",
+        "block1_layer3_conv2",
+        "block1_layer3_concat",
+        "block1_layer3_bn1",
+    ]
+    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    stem, y1, y2, y3, out, bn_in = (np.asarray(a) for a in probe(X))
+    np.testing.assert_array_equal(out, np.concatenate([stem, y1, y2, y3], axis=-1))
+    # the third layer normalises the block input and both earlier outputs
+    assert bn_in.shape[-1] == 4 + 2 * 2
+    bn = model.get_layer("block1_layer3_bn1")
+    gamma, beta, mean, var = (np.asarray(w) for w in bn.weights)
+    seen = np.concatenate([stem, y1, y2], axis=-1)
+    np.testing.assert_allclose(
+        bn_in, gamma * (seen - mean) / np.sqrt(var + bn.epsilon) + beta, atol=1e-4
+    )
+
+
+def test_same_seed_same_densenet():
+    from skfer.architectures import build_densenet
+
+    a, b, c = (
+        build_densenet(stem_filters=4, block_layers=(1, 1), growth_rate=4, seed=s)
+        for s in (1, 1, 2)
+    )
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"block_layers": (1,) * 5}, "at most 4 blocks"),
+        ({"block_layers": (2, 0)}, "block_layers must hold positive integers"),
+        ({"growth_rate": 0}, "growth_rate must be an int >= 1"),
+        ({"stem_filters": 2.5}, "stem_filters must be an int >= 1"),
+        ({"compression": 0.0}, r"compression must be in \(0, 1\]"),
+        ({"compression": 1.5}, r"compression must be in \(0, 1\]"),
+        ({"dropout": -0.1}, r"dropout must be in \[0, 1\)"),
+    ],
+)
+def test_build_densenet_rejects_bad_settings(kwargs, match):
+    from skfer.architectures import build_densenet
+
+    with pytest.raises(ValueError, match=match):
+        build_densenet(**kwargs)

@@ -76,6 +76,9 @@ def test_accuracy_params_are_parsed_and_checked():
     }
     with pytest.raises(ValueError, match="not a parameter FERResNetClassifier"):
         accuracy.parse_params(["block_filters=[8]"], "resnet")
+    assert accuracy.parse_params(["growth_rate=12"], "densenet") == {"growth_rate": 12}
+    with pytest.raises(ValueError, match="not a parameter FERDenseNetClassifier"):
+        accuracy.parse_params(["stage_filters=[8]"], "densenet")
 
 
 def test_tta_script_refuses_a_missing_model(tmp_path, capsys):
@@ -96,6 +99,8 @@ def test_accuracy_table_describes_the_resnet_recipe():
     table = _script("accuracy_table")
     state = {"config": {"recipe": "resnet", "seed": 11}}
     assert table._what(state).startswith("`FERResNetClassifier()`: residual network")
+    state = {"config": {"recipe": "densenet", "seed": 14}}
+    assert table._what(state).startswith("`FERDenseNetClassifier()`: densely")
 
 
 def test_accuracy_table_names_a_distillation_teacher():

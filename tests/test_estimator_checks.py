@@ -5,13 +5,15 @@ suite. ``FERCNNClassifier`` needs 48x48 faces (2,304 features), and most
 checks feed 1 to 30 features: those checks cannot apply to it, but they test
 code it shares with the DNN (everything except the network builder), so they
 are covered there. The CNN still runs every check that needs no data; so do
-``FERVGGClassifier`` and ``FERResNetClassifier``, which need faces too.
+``FERVGGClassifier``, ``FERResNetClassifier`` and ``FERDenseNetClassifier``,
+which need faces too.
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skfer import (
     FERCNNClassifier,
+    FERDenseNetClassifier,
     FERDNNClassifier,
     FERResNetClassifier,
     FERVGGClassifier,
@@ -43,8 +45,8 @@ SHARED = {
 }
 
 NEEDS_FACES = (
-    "uses data with n_features != 2304; the CNN, the VGG and the ResNet need "
-    "48x48 faces"
+    "uses data with n_features != 2304; the CNN, the VGG, the ResNet and the "
+    "DenseNet need 48x48 faces"
 )
 CNN_DATA_CHECKS = [
     "check_all_zero_sample_weights_error",
@@ -91,7 +93,13 @@ CNN_DATA_CHECKS = [
 
 def expected_failed_checks(estimator):
     failures = dict(SHARED)
-    if isinstance(estimator, (FERCNNClassifier, FERVGGClassifier, FERResNetClassifier)):
+    faces_only = (
+        FERCNNClassifier,
+        FERVGGClassifier,
+        FERResNetClassifier,
+        FERDenseNetClassifier,
+    )
+    if isinstance(estimator, faces_only):
         failures.update({name: NEEDS_FACES for name in CNN_DATA_CHECKS})
     return failures
 
@@ -119,6 +127,9 @@ def expected_failed_checks(estimator):
             random_state=0,
         ),
         FERResNetClassifier(stage_filters=(4,), epochs=1, random_state=0),
+        FERDenseNetClassifier(
+            stem_filters=4, block_layers=(1,), growth_rate=4, epochs=1, random_state=0
+        ),
     ],
     expected_failed_checks=expected_failed_checks,
 )

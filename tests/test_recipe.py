@@ -399,3 +399,67 @@ def test_resnet_trains_with_the_vgg_recipe_votes_and_saves(
     )
     path = save_model(resnet, tmp_path / "resnet.joblib")
     np.testing.assert_array_equal(load_model(path).predict_proba(X_test[:6]), proba)
+
+
+def test_densenet_trains_with_the_vgg_recipe_votes_and_saves(
+    expressions, expressions_test, tmp_path
+):
+    from sklearn.base import clone
+    from sklearn.ensemble import VotingClassifier
+
+    from skfer import FERDenseNetClassifier, FERResNetClassifier, load_model, save_model
+
+    X, y = expressions
+    X_test, _ = expressions_test
+    dense = FERDenseNetClassifier(
+        stem_filters=8,
+        block_layers=(2, 2),
+        growth_rate=8,
+        epochs=6,
+        batch_size=64,
+        warmup_epochs=1,
+        random_state=0,
+    )
+    assert clone(dense).get_params() == dense.get_params()
+    dense.fit(X, y)
+    assert dense.history_["loss"][-1] < dense.history_["loss"][0]
+    assert dense.model_.name == "fer_densenet"
+    assert dense.model_.optimizer.__class__.__name__ == "AdamW"
+    assert isinstance(dense.model_.loss, SmoothedSparseCrossentropy)
+    proba = dense.predict_proba(X_test[:6])
+    dense.set_params(tta=False)
+    p = dense.predict_proba(X_test[:6])
+    m = dense.predict_proba(flip_horizontal(X_test[:6]))
+    dense.set_params(tta=True)
+    np.testing.assert_allclose(proba, (p + m) / 2, atol=1e-6)
+    # the third family in a soft vote, and saved like any classifier
+    resnet = FERResNetClassifier(stage_filters=(4,), epochs=1, random_state=0)
+    vote = VotingClassifier(
+        [("resnet", resnet), ("densenet", clone(dense).set_params(epochs=1))],
+        voting="soft",
+    )
+    vote.fit(X, y)
+    members = [est.predict_proba(X_test[:6]) for est in vote.estimators_]
+    np.testing.assert_allclose(
+        vote.predict_proba(X_test[:6]), np.mean(members, axis=0), atol=1e-6
+    )
+    path = save_model(dense, tmp_path / "densenet.joblib")
+    np.testing.assert_array_equal(load_model(path).predict_proba(X_test[:6]), proba)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"block_layers": (2,) * 5}, "at most 4 blocks"),
+        ({"compression": 0}, r"compression must be in \(0, 1\]"),
+        ({"growth_rate": -1}, "growth_rate must be an int >= 1"),
+    ],
+)
+def test_bad_densenet_parameters_fail_in_fit(expressions, params, match):
+    from skfer import FERDenseNetClassifier
+
+    X, y = expressions
+    clf = FERDenseNetClassifier(epochs=1, **params)  # __init__ only stores them
+    assert clf.get_params()[next(iter(params))] == next(iter(params.values()))
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)

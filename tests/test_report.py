@@ -153,6 +153,7 @@ def _assert_one_line_error(status, capsys, match):
     [
         ("vgg", "FERVGGClassifier", ("block_filters", (8, 16, 32))),
         ("resnet", "FERResNetClassifier", ("stage_filters", (8, 16, 32))),
+        ("densenet", "FERDenseNetClassifier", ("block_layers", (2, 2, 2))),
     ],
 )
 def test_train_modern_network_on_synthetic_faces(tmp_path, name, cls, size):
@@ -169,15 +170,17 @@ def test_train_modern_network_on_synthetic_faces(tmp_path, name, cls, size):
 
 
 def test_make_estimator_resnet_on_fer2013_keeps_the_recipe():
-    from skfer import FERResNetClassifier
+    from skfer import FERDenseNetClassifier, FERResNetClassifier
     from skfer.report._training import make_estimator
 
     est = make_estimator("resnet", synthetic=False, epochs=3, seed=5)
     assert isinstance(est, FERResNetClassifier)
     assert (est.epochs, est.random_state) == (3, 5)
     assert est.get_params()["stage_filters"] == FERResNetClassifier().stage_filters
-    with pytest.raises(ValueError, match=r"make_estimator builds.*'resnet'"):
+    with pytest.raises(ValueError, match=r"make_estimator builds.*'densenet'"):
         make_estimator("ensemble", synthetic=True)
+    dense = make_estimator("densenet", synthetic=False, seed=2)
+    assert dense.get_params() == FERDenseNetClassifier(random_state=2).get_params()
 
 
 def test_unknown_model_name(tmp_path, capsys):
@@ -186,6 +189,7 @@ def test_unknown_model_name(tmp_path, capsys):
     assert parse_models(" DNN , cnn") == ["cnn", "dnn"]
     assert parse_models("ensemble,vgg") == ["vgg", "ensemble"]
     assert parse_models("ensemble,resnet,VGG") == ["vgg", "resnet", "ensemble"]
+    assert parse_models("densenet,cnn") == ["cnn", "densenet"]
 
 
 def test_unreadable_data(tmp_path, capsys):

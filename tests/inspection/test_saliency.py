@@ -373,3 +373,20 @@ def test_resnet_maps_and_filters_default_to_the_last_block(expressions, faces):
     disp = FilterDisplay.from_estimator(resnet, filters=[0, 1], steps=5)
     assert disp.layer == "stage2_block1_conv2_act"
     assert disp.patterns.shape[0] == 2
+
+
+def test_densenet_maps_and_filters_default_to_the_last_block(expressions, faces):
+    """Grad-CAM and filter patterns pick the last block's output (final_act)."""
+    from skfer import FERDenseNetClassifier
+    from skfer.inspection import FilterDisplay
+
+    X, y = expressions
+    dense = FERDenseNetClassifier(
+        stem_filters=4, block_layers=(2, 2), growth_rate=4, epochs=1, random_state=0
+    )
+    dense.fit(X, y)
+    maps = saliency_maps(dense, faces[:3], method="gradcam")
+    assert maps.shape == (3, 48, 48) and np.isfinite(maps).all() and maps.std() > 0
+    disp = FilterDisplay.from_estimator(dense, filters=[0, 1], steps=5)
+    assert disp.layer == "final_act"
+    assert disp.patterns.shape[0] == 2
