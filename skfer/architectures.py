@@ -101,8 +101,49 @@ def _head(
         x = _layers.Dense(width, kernel_initializer=_init(seeds), name=f"dense{i}")(x)
         x = _layers.Activation(activation, name=f"dense{i}_act")(x)
         x = _layers.Dropout(dropout, seed=seeds(), name=f"dense{i}_dropout")(x)
+    return _softmax_output(x, n_classes, seeds)
+
+
+def _face_input(rescale: float) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """The ``"pixels"`` input and its rescaled 48x48x1 image."""
+    inputs = keras.Input(shape=(48 * 48,), name="pixels")
+    x = _layers.Rescaling(rescale, name="rescale")(inputs)
+    return inputs, _layers.Reshape((48, 48, 1), name="to_image")(x)
+
+
+def _he_conv(
+    seeds: Callable[[], int | None], filters: int, size: int, name: str, strides=1
+) -> keras.layers.Conv2D:
+    """A bias-free "same" convolution, He-initialised, for batch normalisation."""
+    return _layers.Conv2D(
+        filters,
+        size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
+        name=name,
+    )
+
+
+def _softmax_output(
+    x: keras.KerasTensor, n_classes: int, seeds: Callable[[], int | None]
+) -> keras.KerasTensor:
+    """The ``"logits"`` layer and the float32 ``"probabilities"`` softmax."""
     x = _layers.Dense(n_classes, kernel_initializer=_init(seeds), name="logits")(x)
     return _layers.Activation("softmax", name="probabilities", dtype="float32")(x)
+
+
+def _pooled_output(
+    x: keras.KerasTensor,
+    n_classes: int,
+    dropout: float,
+    seeds: Callable[[], int | None],
+) -> keras.KerasTensor:
+    """Global average pooling, dropout, then :func:`_softmax_output`."""
+    x = _layers.GlobalAveragePooling2D(name="pool")(x)
+    x = _layers.Dropout(dropout, seed=seeds(), name="dropout")(x)
+    return _softmax_output(x, n_classes, seeds)
 
 
 def build_cnn(
@@ -173,9 +214,7 @@ def build_cnn(
         x = _layers.Conv2D(filters, size, kernel_initializer=_init(seeds), name=name)(x)
         return _layers.Activation(activation, name=f"{name}_act")(x)
 
-    inputs = keras.Input(shape=(48 * 48,), name="pixels")
-    x = _layers.Rescaling(rescale, name="rescale")(inputs)
-    x = _layers.Reshape((48, 48, 1), name="to_image")(x)
+    inputs, x = _face_input(rescale)
     x = conv(x, f1, 5, "conv1")
     x = _layers.ZeroPadding2D(2, name="pad1")(x)
     x = _layers.MaxPooling2D(5, strides=2, name="maxpool1")(x)
@@ -320,20 +359,11 @@ def build_vgg(
     _check_depth("block_filters", block_filters, "blocks", "each halves the side")
     _check_count("convs_per_block", convs_per_block)
     seeds = _seed_stream(seed)
-    inputs = keras.Input(shape=(48 * 48,), name="pixels")
-    x = _layers.Rescaling(rescale, name="rescale")(inputs)
-    x = _layers.Reshape((48, 48, 1), name="to_image")(x)
+    inputs, x = _face_input(rescale)
     for b, filters in enumerate(block_filters, start=1):
         for c in range(1, int(convs_per_block) + 1):
             name = f"block{b}_conv{c}"
-            x = _layers.Conv2D(
-                filters,
-                3,
-                padding="same",
-                use_bias=False,
-                kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
-                name=name,
-            )(x)
+            x = _he_conv(seeds, filters, 3, name)(x)
             x = _layers.BatchNormalization(name=f"{name}_bn")(x)
             x = _layers.Activation(activation, name=f"{name}_act")(x)
         x = _layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
@@ -349,8 +379,7 @@ def build_vgg(
         x = _layers.BatchNormalization(name=f"dense{i}_bn")(x)
         x = _layers.Activation(activation, name=f"dense{i}_act")(x)
         x = _layers.Dropout(dense_dropout, seed=seeds(), name=f"dense{i}_dropout")(x)
-    x = _layers.Dense(n_classes, kernel_initializer=_init(seeds), name="logits")(x)
-    outputs = _layers.Activation("softmax", name="probabilities", dtype="float32")(x)
+    outputs = _softmax_output(x, n_classes, seeds)
     return keras.Model(inputs, outputs, name="fer_vgg")
 
 
@@ -430,20 +459,10 @@ def build_resnet(
     seeds = _seed_stream(seed)
 
     def conv_bn(x, filters, size, strides, name):
-        x = _layers.Conv2D(
-            filters,
-            size,
-            strides=strides,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
-            name=name,
-        )(x)
+        x = _he_conv(seeds, filters, size, name, strides)(x)
         return _layers.BatchNormalization(name=f"{name}_bn")(x)
 
-    inputs = keras.Input(shape=(48 * 48,), name="pixels")
-    x = _layers.Rescaling(rescale, name="rescale")(inputs)
-    x = _layers.Reshape((48, 48, 1), name="to_image")(x)
+    inputs, x = _face_input(rescale)
     x = conv_bn(x, stage_filters[0], 3, 1, "stem_conv")
     x = _layers.Activation(activation, name="stem_conv_act")(x)
     width = stage_filters[0]
@@ -469,10 +488,7 @@ def build_resnet(
             y = _layers.Add(name=f"{name}_add")([y, shortcut])
             x = _layers.Activation(activation, name=f"{name}_conv2_act")(y)
             width = filters
-    x = _layers.GlobalAveragePooling2D(name="pool")(x)
-    x = _layers.Dropout(dropout, seed=seeds(), name="dropout")(x)
-    x = _layers.Dense(n_classes, kernel_initializer=_init(seeds), name="logits")(x)
-    outputs = _layers.Activation("softmax", name="probabilities", dtype="float32")(x)
+    outputs = _pooled_output(x, n_classes, dropout, seeds)
     return keras.Model(inputs, outputs, name="fer_resnet")
 
 
@@ -571,27 +587,11 @@ def build_densenet(
     def bn_act_conv(x, filters, size, prefix, suffix=""):
         x = _layers.BatchNormalization(name=f"{prefix}_bn{suffix}")(x)
         x = _layers.Activation(activation, name=f"{prefix}_act{suffix}")(x)
-        return _layers.Conv2D(
-            filters,
-            size,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
-            name=f"{prefix}_conv{suffix}",
-        )(x)
+        return _he_conv(seeds, filters, size, f"{prefix}_conv{suffix}")(x)
 
-    inputs = keras.Input(shape=(48 * 48,), name="pixels")
-    x = _layers.Rescaling(rescale, name="rescale")(inputs)
-    x = _layers.Reshape((48, 48, 1), name="to_image")(x)
+    inputs, x = _face_input(rescale)
     for c in (1, 2):
-        x = _layers.Conv2D(
-            int(stem_filters),
-            3,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=keras.initializers.HeNormal(seed=seeds()),
-            name=f"stem_conv{c}",
-        )(x)
+        x = _he_conv(seeds, int(stem_filters), 3, f"stem_conv{c}")(x)
         x = _layers.BatchNormalization(name=f"stem_conv{c}_bn")(x)
         x = _layers.Activation(activation, name=f"stem_conv{c}_act")(x)
     x = _layers.MaxPooling2D(2, name="stem_pool")(x)
@@ -609,8 +609,5 @@ def build_densenet(
             channels += int(growth_rate)
     x = _layers.BatchNormalization(name="final_bn")(x)
     x = _layers.Activation(activation, name="final_act")(x)
-    x = _layers.GlobalAveragePooling2D(name="pool")(x)
-    x = _layers.Dropout(dropout, seed=seeds(), name="dropout")(x)
-    x = _layers.Dense(n_classes, kernel_initializer=_init(seeds), name="logits")(x)
-    outputs = _layers.Activation("softmax", name="probabilities", dtype="float32")(x)
+    outputs = _pooled_output(x, n_classes, dropout, seeds)
     return keras.Model(inputs, outputs, name="fer_densenet")

@@ -91,37 +91,29 @@ def test_local_weights_must_fit_the_network(registry, tmp_path):
         load_pretrained("tiny", weights=tmp_path / "nowhere.npz")
 
 
-def test_a_packaged_densenet_loads_as_a_densenet(tmp_path, monkeypatch, expressions):
-    """A DenseNet's card and weights rebuild a DenseNet."""
-    from skfer import FERDenseNetClassifier
-
-    X, y = expressions
-    fitted = FERDenseNetClassifier(
-        stem_filters=4, block_layers=(2, 2), growth_rate=4, epochs=1, random_state=0
-    )
-    fitted.fit(X, y)
-    _package(fitted, tmp_path, "tiny-densenet", {"public_test_accuracy": 0.4})
-    monkeypatch.setattr(pretrained, "_WEIGHTS_DIR", tmp_path)
-    clf = load_pretrained("tiny-densenet")
-    assert isinstance(clf, FERDenseNetClassifier)
-    assert clf.get_params()["block_layers"] == (2, 2)
-    np.testing.assert_allclose(
-        clf.predict_proba(X[:50]), fitted.predict_proba(X[:50]), atol=2e-2
-    )
-
-
-def test_a_packaged_resnet_loads_as_a_resnet(tmp_path, monkeypatch, expressions):
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        ("FERResNetClassifier", {"stage_filters": (4, 8)}),
+        (
+            "FERDenseNetClassifier",
+            {"stem_filters": 4, "block_layers": (2, 2), "growth_rate": 4},
+        ),
+    ],
+)
+def test_a_packaged_network_loads_as_its_class(
+    tmp_path, monkeypatch, expressions, cls, params
+):
     """Packaging is not VGG-only: the card names the class it rebuilds."""
-    from skfer import FERResNetClassifier
+    import skfer
 
     X, y = expressions
-    fitted = FERResNetClassifier(stage_filters=(4, 8), epochs=1, random_state=0)
-    fitted.fit(X, y)
-    _package(fitted, tmp_path, "tiny-resnet", {"public_test_accuracy": 0.4})
+    fitted = getattr(skfer, cls)(epochs=1, random_state=0, **params).fit(X, y)
+    _package(fitted, tmp_path, "tiny-net", {"public_test_accuracy": 0.4})
     monkeypatch.setattr(pretrained, "_WEIGHTS_DIR", tmp_path)
-    clf = load_pretrained("tiny-resnet")
-    assert isinstance(clf, FERResNetClassifier)
-    assert clf.get_params()["stage_filters"] == (4, 8)
+    clf = load_pretrained("tiny-net")
+    assert type(clf).__name__ == cls
+    assert {k: clf.get_params()[k] for k in params} == params
     np.testing.assert_allclose(
         clf.predict_proba(X[:50]), fitted.predict_proba(X[:50]), atol=2e-2
     )

@@ -360,33 +360,29 @@ def test_vgg_maps_and_filters(expressions, faces):
     assert patterns.shape[0] == 2
 
 
-def test_resnet_maps_and_filters_default_to_the_last_block(expressions, faces):
-    """Grad-CAM and filter patterns pick a block's output, never a shortcut."""
-    from skfer import FERResNetClassifier
+@pytest.mark.parametrize(
+    "cls, params, layer",
+    [
+        ("FERResNetClassifier", {"stage_filters": (4, 8)}, "stage2_block1_conv2_act"),
+        (
+            "FERDenseNetClassifier",
+            {"stem_filters": 4, "block_layers": (2, 2), "growth_rate": 4},
+            "final_act",
+        ),
+    ],
+)
+def test_maps_and_filters_default_to_the_last_block(
+    expressions, faces, cls, params, layer
+):
+    """Grad-CAM and filter patterns pick the last block's output, never a
+    shortcut (ResNet) or a pre-activation (DenseNet)."""
+    import skfer
     from skfer.inspection import FilterDisplay
 
     X, y = expressions
-    resnet = FERResNetClassifier(stage_filters=(4, 8), epochs=1, random_state=0)
-    resnet.fit(X, y)
-    maps = saliency_maps(resnet, faces[:3], method="gradcam")
+    clf = getattr(skfer, cls)(epochs=1, random_state=0, **params).fit(X, y)
+    maps = saliency_maps(clf, faces[:3], method="gradcam")
     assert maps.shape == (3, 48, 48) and np.isfinite(maps).all() and maps.std() > 0
-    disp = FilterDisplay.from_estimator(resnet, filters=[0, 1], steps=5)
-    assert disp.layer == "stage2_block1_conv2_act"
-    assert disp.patterns.shape[0] == 2
-
-
-def test_densenet_maps_and_filters_default_to_the_last_block(expressions, faces):
-    """Grad-CAM and filter patterns pick the last block's output (final_act)."""
-    from skfer import FERDenseNetClassifier
-    from skfer.inspection import FilterDisplay
-
-    X, y = expressions
-    dense = FERDenseNetClassifier(
-        stem_filters=4, block_layers=(2, 2), growth_rate=4, epochs=1, random_state=0
-    )
-    dense.fit(X, y)
-    maps = saliency_maps(dense, faces[:3], method="gradcam")
-    assert maps.shape == (3, 48, 48) and np.isfinite(maps).all() and maps.std() > 0
-    disp = FilterDisplay.from_estimator(dense, filters=[0, 1], steps=5)
-    assert disp.layer == "final_act"
+    disp = FilterDisplay.from_estimator(clf, filters=[0, 1], steps=5)
+    assert disp.layer == layer
     assert disp.patterns.shape[0] == 2
