@@ -1,12 +1,14 @@
-"""The study's networks as pure Keras builders.
+"""skfer's networks as pure Keras builders: the study's CNN and DNN, and the
+VGG-style, residual and densely connected networks.
 
-Both builders take raw grey levels as a flat ``(2304,)`` vector (FER2013's
-``pixels`` column) and do their own preprocessing as their first layers
-(``Rescaling`` to [0, 1], then ``Reshape`` to 48x48x1 for the CNN), so a saved
-model carries its preprocessing with it. The last ``Dense`` layer, named
-``"logits"``, is followed by a separate ``"probabilities"`` softmax layer:
-the function is the study's ``Dense(7, activation="softmax")``, with the same
-parameter count, but gradients can be taken on the logits without surgery.
+Every builder takes raw grey levels as a flat ``(2304,)`` vector (FER2013's
+``pixels`` column) and does its own preprocessing as its first layers
+(``Rescaling`` to [0, 1], then ``Reshape`` to 48x48x1 for the convolutional
+networks), so a saved model carries its preprocessing with it. The last
+``Dense`` layer, named ``"logits"``, is followed by a separate
+``"probabilities"`` softmax layer: the function is the study's ``Dense(7,
+activation="softmax")``, with the same parameter count, but gradients can
+be taken on the logits without surgery.
 """
 
 from __future__ import annotations
