@@ -29,6 +29,9 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 MODELS_DIR = REPO / "benchmarks" / "models"
 #: Where ``accuracy.py`` checkpoints runs and saves their models (not committed).
 RUNS_DIR = REPO / "runs" / "accuracy"
+#: Recipes of ``accuracy.py`` whose classifier augments in its own input
+#: pipeline (no sampler) and predicts with mirror TTA.
+MODERN = ("vgg", "resnet", "densenet")
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_data import find_data  # noqa: E402  (the data lookup of bench_data)

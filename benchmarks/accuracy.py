@@ -86,6 +86,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
+    MODERN,
     REPO,
     RESULTS_DIR,
     RUNS_DIR,
@@ -104,8 +105,6 @@ _CLASSIFIERS = {
     "study-dnn": "FERDNNClassifier",
 }
 RECIPES = tuple(_CLASSIFIERS)
-#: recipes whose classifier augments in its own input pipeline (no sampler)
-MODERN = ("vgg", "resnet", "densenet")
 OUT_DIR = RESULTS_DIR / "accuracy"
 
 

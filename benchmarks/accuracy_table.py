@@ -28,6 +28,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _common import MODERN  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results" / "accuracy"
 PACKAGED = REPO / "skfer" / "_weights"
 README = REPO / "README.md"
@@ -87,7 +91,7 @@ def minutes_to(state: dict, target: float = 0.60) -> float | None:
     """
     if state["config"].get("init_from"):
         return None
-    tta = state["config"].get("recipe") in ("vgg", "resnet", "densenet")
+    tta = state["config"].get("recipe") in MODERN
     key = "public_test_accuracy_tta" if tta else "public_test_accuracy"
     for row in state.get("epochs", []):
         if row.get(key, 0.0) >= target:
