@@ -32,6 +32,9 @@ RUNS_DIR = REPO / "runs" / "accuracy"
 #: Recipes of ``accuracy.py`` whose classifier augments in its own input
 #: pipeline (no sampler) and predicts with mirror TTA.
 MODERN = ("vgg", "resnet", "densenet")
+#: Seed of the split made by :func:`holdout_split`: fixed, not the run's seed,
+#: so that every run holding out the same fraction holds out the same faces.
+HOLDOUT_SEED = 0
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_data import find_data  # noqa: E402  (the data lookup of bench_data)
@@ -91,6 +94,24 @@ def load_training_subset(n: int | None, *, seed: int = 0, usage: str = "Training
     idx = np.sort(np.random.RandomState(seed).permutation(len(y))[:n])
     idx = np.random.RandomState(seed + 1).permutation(idx)
     return X[idx], y[idx]
+
+
+def holdout_split(y: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(fit, held)`` of a stratified split of the faces labelled ``y``.
+
+    ``fraction`` of each class is held out, chosen by :data:`HOLDOUT_SEED`
+    (not by a run's seed): runs holding out the same fraction of the same
+    faces hold out the same ones, so their predictions on them can be
+    compared and combined. Both index arrays are sorted.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < fraction < 0.5:
+        raise ValueError(f"the holdout fraction must be in (0, 0.5). Got {fraction}.")
+    fit, held = train_test_split(
+        np.arange(len(y)), test_size=fraction, stratify=y, random_state=HOLDOUT_SEED
+    )
+    return np.sort(fit), np.sort(held)
 
 
 def load_fitted(spec: str):

@@ -90,6 +90,7 @@ from _common import (  # noqa: E402
     REPO,
     RESULTS_DIR,
     RUNS_DIR,
+    holdout_split,
     load_fitted,
     load_training_subset,
     loadavg,
@@ -398,6 +399,14 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--n-train", type=int, default=None, help="random Training faces (default all)"
     )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="hold out this stratified share of Training (a fixed split) and "
+        "score the network on it",
+    )
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--fresh", action="store_true")
@@ -456,11 +465,21 @@ def main(argv=None) -> int:
     except FileNotFoundError as exc:
         print(f"accuracy: cannot run: {exc}", file=sys.stderr)
         return 2
+    X_held = y_held = None
+    if args.holdout is not None:
+        try:
+            fit_idx, held_idx = holdout_split(y, args.holdout)
+        except ValueError as exc:
+            print(f"accuracy: --holdout: {exc}", file=sys.stderr)
+            return 2
+        X, y, X_held, y_held = X[fit_idx], y[fit_idx], X[held_idx], y[held_idx]
 
     config = {
         k: getattr(args, k)
         for k in ("recipe", "epochs", "precision", "seed", "n_train")
     }
+    if args.holdout is not None:  # only when set: older checkpoints stay resumable
+        config["holdout"] = args.holdout
     if args.params:  # only when set: older checkpoints stay resumable
         config["params"] = {k: args.params[k] for k in sorted(args.params)}
     if args.init_from is not None:
@@ -534,6 +553,7 @@ def main(argv=None) -> int:
             "load_average_before": loadavg(),
             "config": config,
             "n_train_faces": len(y),
+            **({} if y_held is None else {"n_holdout_faces": len(y_held)}),
             "n_public_test_faces": len(y_pub),
             "train_seconds": 0.0,
             "eval_seconds": 0.0,
@@ -630,6 +650,12 @@ def main(argv=None) -> int:
     state["final"] = _final_metrics(estimator, X_pub, y_pub)
     state["final"]["epochs_run"] = len(state["epochs"])
     state["final"]["tta"] = bool(getattr(clf, "tta", False))
+    if y_held is not None:  # the faces held out of Training, same predictions
+        import numpy as np
+
+        state["final"]["holdout_accuracy"] = round(
+            float(np.mean(estimator.predict(X_held) == y_held)), 4
+        )
     if ckpt_dir is not None:
         save_model(estimator, ckpt_dir / "model.joblib")
         state["model_file"] = os.path.relpath(ckpt_dir / "model.joblib", REPO)
