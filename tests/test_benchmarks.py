@@ -492,3 +492,83 @@ def test_training_minutes_count_sources_and_shared_runs_once(tmp_path, monkeypat
         {"config": {"recipe": "tta", "model": "pretrained:fer2013-vgg"}}
     )
     assert list(shipped) == ["vgg-bf16-e70-s0"]
+
+
+def test_holdout_split_is_stratified_fixed_and_disjoint():
+    import numpy as np
+
+    common = _script("_common")
+    y = np.repeat(np.arange(7), [400, 50, 300, 700, 350, 250, 450])
+    fit, held = common.holdout_split(y, 0.1)
+    assert len(np.intersect1d(fit, held)) == 0
+    assert len(fit) + len(held) == len(y)
+    # every class keeps its share, Disgust's 50 faces included
+    for k, n in enumerate(np.bincount(y)):
+        assert np.sum(y[held] == k) == pytest.approx(0.1 * n, abs=1)
+    again = common.holdout_split(y, 0.1)  # the seed is fixed, not the run's
+    assert np.array_equal(again[1], held)
+    with pytest.raises(ValueError, match="fraction"):
+        common.holdout_split(y, 0.6)
+
+
+def test_tta_candidates_and_the_choice_rule():
+    from skfer._recipe import tta_views
+
+    select = _script("tta_select")
+    cands = select.CANDIDATES
+    assert set(cands[select.BASE]) == set(tta_views(select.BASE))
+    assert set(cands["flip"]) == set(tta_views("flip"))
+    for name, views in cands.items():
+        assert len(set(views)) == len(views), name
+    views = {c: len(v) for c, v in cands.items()}
+    right = dict.fromkeys(cands, 100)
+    assert select.choose(right, views) == "flip+shift"  # ties keep the base
+    right["flip+grid"] = 102  # not more than MARGIN (2) more
+    assert select.choose(right, views) == "flip+shift"
+    right["flip+grid"] = right["flip+shift1"] = 103  # ties go to fewer views
+    assert select.choose(right, views) == "flip+shift1"
+    right["flip+grid"] = 104
+    assert select.choose(right, views) == "flip+grid"
+
+
+@pytest.mark.slow
+def test_holdout_run_scores_held_out_faces_and_chooses_tta(fer2013_dir, tmp_path):
+    """--holdout trains on the rest; tta_select scores the same faces."""
+    out, ckpt = tmp_path / "run.json", tmp_path / "ckpt"
+    env = {**os.environ, "SKFER_FER2013": str(fer2013_dir / "fer2013.csv.gz")}
+    cmd = [
+        sys.executable, str(REPO / "benchmarks" / "accuracy.py"),
+        "--recipe", "vgg", "--n-train", "300", "--holdout", "0.2", "--epochs", "2",
+        "--out", str(out), "--checkpoint", str(ckpt),
+        "--param", "block_filters=[8, 16]", "--param", "dense_units=[32]",
+    ]  # fmt: skip
+    run = subprocess.run(cmd, env=env, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    state = json.loads(out.read_text())
+    assert state["config"]["holdout"] == 0.2
+    assert (state["n_train_faces"], state["n_holdout_faces"]) == (240, 60)
+    held_accuracy = state["final"]["holdout_accuracy"]
+    assert 0 <= held_accuracy <= 1
+
+    chosen = tmp_path / "select.json"
+    select = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "tta_select.py"),
+         "--run", str(out), "--out", str(chosen)],
+        env=env, capture_output=True,
+    )  # fmt: skip
+    assert select.returncode == 0, select.stderr.decode()[-2000:]
+    result = json.loads(chosen.read_text())
+    assert result["n_holdout_faces"] == 60
+    cands = result["candidates"]
+    assert set(cands) == set(_script("tta_select").CANDIDATES)
+    # the run's own prediction is mirror TTA: the same faces, the same views
+    assert cands["flip"]["accuracy"] == pytest.approx(held_accuracy, abs=1e-4)
+    assert result["chosen"] in cands
+    assert (ckpt / "holdout_views.npz").is_file()
+
+
+def test_tta_select_refuses_a_run_without_holdout(tmp_path):
+    select = _script("tta_select")
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"config": {"recipe": "vgg"}, "final": {}}))
+    assert select.main(["--run", str(run)]) == 2
