@@ -33,7 +33,8 @@ Run from the repository root, e.g.::
     .venv/bin/python benchmarks/levers.py --set threads --rounds 3
     .venv/bin/python benchmarks/levers.py --list
 
-Writes ``benchmarks/results/levers_<set>.json`` and prints a markdown table.
+Writes ``benchmarks/results/levers_<set><suffix>.json`` (``--suffix``,
+default empty) and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -507,6 +508,11 @@ def main(argv=None) -> int:
     parser.add_argument("--set", action="append", choices=sorted(SETS))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--n", type=int, default=None, help="training faces")
+    parser.add_argument(
+        "--suffix",
+        default="",
+        help="appended to the file name, e.g. _avx2 for another machine kind",
+    )
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -522,7 +528,8 @@ def main(argv=None) -> int:
     for name in args.set:
         result = run_set(name, args.rounds, extra)
         print(table(result) + "\n", flush=True)
-        (RESULTS_DIR / f"levers_{name}.json").write_text(json.dumps(result, indent=2))
+        out = RESULTS_DIR / f"levers_{name}{args.suffix}.json"
+        out.write_text(json.dumps(result, indent=2))
     return 0
 
 

@@ -40,6 +40,7 @@ from ._recipe import (
     random_shift_fn,
     tta_views,
     view_indices,
+    warn_if_bfloat16_is_emulated,
 )
 from ._tf import BaseWrapper, KerasClassifier, keras, tf, without_global_tf_seed
 from .augmentation import mirror_groups
@@ -512,6 +513,7 @@ class FERClassifierBase(KerasClassifier):
                 "batch_size go to the constructor or set_params()."
             )
         self._check_params()
+        warn_if_bfloat16_is_emulated(self.precision, stacklevel=2)
         if fit_params.get("soft_targets") is not None:
             # checked before the current network is released: a bad array
             # loses nothing

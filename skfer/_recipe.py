@@ -8,6 +8,8 @@
 - :func:`precision_scope`: the Keras dtype policy in force while a network
   is built (``"mixed_bfloat16"`` computes in bfloat16 and keeps float32
   weights);
+- :func:`cpu_has_bfloat16` / :func:`warn_if_bfloat16_is_emulated`: whether
+  the CPU computes bfloat16 natively, and the warning when it does not;
 - :func:`random_shift_fn`: per-face random translation inside the input
   pipeline;
 - :func:`random_erasing_fn`: per-face random erasing of a rectangle inside
@@ -22,7 +24,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -122,6 +126,55 @@ def precision_scope(precision: str) -> Iterator[None]:
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+#: CPU flags (as Linux's ``/proc/cpuinfo`` spells them) of the instruction
+#: sets that compute bfloat16 natively; without one, TensorFlow emulates it.
+BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@functools.cache
+def cpu_has_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
+    """Whether the CPU computes bfloat16 natively; None when it cannot be told.
+
+    Reads the first ``flags`` line of ``cpuinfo`` (Linux on x86) for one of
+    :data:`BFLOAT16_CPU_FLAGS`. Elsewhere (another system, another
+    architecture, an unreadable file) the answer is None: unknown.
+    """
+    try:
+        with open(cpuinfo) as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return any(f in flags for f in BFLOAT16_CPU_FLAGS)
+    except OSError:
+        return None
+    return None
+
+
+def warn_if_bfloat16_is_emulated(precision: str, *, stacklevel: int = 2) -> bool:
+    """Warn when ``precision="mixed_bfloat16"`` would run emulated; True if so.
+
+    That is when no GPU is visible to TensorFlow and the CPU is known to lack
+    the bfloat16 instructions of :data:`BFLOAT16_CPU_FLAGS`: there, TensorFlow
+    converts every operand, and a VGG trained 7x slower than in float32 on an
+    AVX2-only CPU (``benchmarks/README.md``). The network would be correct,
+    only slow, so this is a warning, not an error.
+    """
+    if precision != "mixed_bfloat16" or cpu_has_bfloat16() is not False:
+        return False
+    if tf.config.list_physical_devices("GPU"):
+        return False
+    warnings.warn(
+        "precision='mixed_bfloat16' on a CPU without bfloat16 instructions "
+        f"(none of {', '.join(BFLOAT16_CPU_FLAGS)} in /proc/cpuinfo) and "
+        "without a GPU: TensorFlow emulates bfloat16, which trains several "
+        "times slower than float32 (7x for the VGG on an AVX2 CPU). Use "
+        "precision='float32' on this machine.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
 
 
 def random_shift_fn(max_shift: int, seed: int | None):

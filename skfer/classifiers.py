@@ -88,7 +88,8 @@ _COMMON_PARAMS = """
         Keras dtype policy of the network's layers: ``"mixed_bfloat16"``
         computes in bfloat16 with float32 weights (faster on CPUs with
         AVX512-BF16 or AMX, see benchmarks/README.md; the softmax stays
-        float32).
+        float32). Where neither is present and no GPU is visible, bfloat16
+        is emulated, several times slower, and ``fit`` warns.
     tta : bool or {{"flip", "flip+shift"}}, default={tta}
         Test-time augmentation: ``predict_proba`` averages the probabilities
         of several views of each face. ``True`` or ``"flip"``: the face and

@@ -4,17 +4,19 @@ affine warps, precision."""
 import numpy as np
 import pytest
 
-from skfer import FERVGGClassifier, flip_horizontal
+from skfer import FERVGGClassifier, _recipe, flip_horizontal
 from skfer._base import _make_dataset
 from skfer._recipe import (
     CosineSchedule,
     SmoothedSparseCrossentropy,
+    cpu_has_bfloat16,
     precision_scope,
     random_affine_fn,
     random_erasing_fn,
     random_shift_fn,
     tta_views,
     view_indices,
+    warn_if_bfloat16_is_emulated,
 )
 
 
@@ -463,3 +465,44 @@ def test_bad_densenet_parameters_fail_in_fit(expressions, params, match):
     assert clf.get_params()[next(iter(params))] == next(iter(params.values()))
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 fma\n", True),
+        ("processor\t: 0\nflags\t\t: fpu amx_tile amx_bf16 avx2\n", True),
+        ("processor\t: 0\nflags\t\t: fpu avx avx2 fma\n", False),
+        ("processor\t: 0\nFeatures\t: fp asimd bf16\n", None),  # not x86
+    ],
+)
+def test_cpu_has_bfloat16_reads_the_cpu_flags(tmp_path, text, expected):
+    info = tmp_path / "cpuinfo"
+    info.write_text(text)
+    assert cpu_has_bfloat16(str(info)) is expected
+    assert cpu_has_bfloat16(str(tmp_path / "missing")) is None
+
+
+def test_emulated_bfloat16_warns_only_for_mixed_bfloat16(monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(_recipe, "cpu_has_bfloat16", lambda: False)
+    with pytest.warns(UserWarning, match="emulates bfloat16.*precision='float32'"):
+        assert warn_if_bfloat16_is_emulated("mixed_bfloat16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not warn_if_bfloat16_is_emulated("float32")
+        for known in (True, None):  # native, or unknown: no warning
+            monkeypatch.setattr(_recipe, "cpu_has_bfloat16", lambda k=known: k)
+            assert not warn_if_bfloat16_is_emulated("mixed_bfloat16")
+
+
+def test_fit_warns_before_training_in_emulated_bfloat16(monkeypatch, expressions):
+    X, y = expressions
+    monkeypatch.setattr(_recipe, "cpu_has_bfloat16", lambda: False)
+    clf = FERVGGClassifier(precision="mixed_bfloat16", epochs=1)
+    # the warning comes first; the bad soft targets then stop the fit at once
+    with pytest.warns(UserWarning, match="emulates bfloat16") as record:
+        with pytest.raises(ValueError, match="soft_targets"):
+            clf.fit(X, y, soft_targets=np.zeros((1, 7)))
+    assert record[0].filename == __file__  # it points at the caller's fit
