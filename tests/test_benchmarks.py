@@ -201,7 +201,7 @@ def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
     cmd = [
         sys.executable,
         str(REPO / "benchmarks" / "accuracy.py"),
-        "--recipe", "vgg", "--n-train", "400", "--epochs", "3",
+        "--recipe", "vgg", "--n-train", "400", "--holdout", "0.25", "--epochs", "3",
         "--out", str(out), "--checkpoint", str(ckpt),
         "--param", "label_smoothing=0", "--param", "block_filters=[8, 16]",
     ]  # fmt: skip
@@ -228,6 +228,11 @@ def test_accuracy_run_resumes_after_an_interruption(fer2013_dir, tmp_path):
     assert final["epochs_run"] == 3 and 0 <= final["public_test_accuracy"] <= 1
     assert set(final["per_class_recall"]) >= {"Angry", "Disgust", "Fear", "Happy"}
     assert (ckpt / "model.joblib").is_file()
+    # --holdout: the same faces held out across the resume, scored at the end
+    assert state["config"]["holdout"] == 0.25
+    assert (state["n_train_faces"], state["n_holdout_faces"]) == (300, 100)
+    assert 0 <= final["holdout_accuracy"] <= 1
+    _check_tta_selection(out, ckpt, env, tmp_path, final["holdout_accuracy"])
     # a third call has nothing left to do; another configuration is refused
     again = subprocess.run(cmd, env=env, capture_output=True)
     assert again.returncode == 0 and b"already finished" in again.stdout
@@ -531,25 +536,8 @@ def test_tta_candidates_and_the_choice_rule():
     assert select.choose(right, views) == "flip+grid"
 
 
-@pytest.mark.slow
-def test_holdout_run_scores_held_out_faces_and_chooses_tta(fer2013_dir, tmp_path):
-    """--holdout trains on the rest; tta_select scores the same faces."""
-    out, ckpt = tmp_path / "run.json", tmp_path / "ckpt"
-    env = {**os.environ, "SKFER_FER2013": str(fer2013_dir / "fer2013.csv.gz")}
-    cmd = [
-        sys.executable, str(REPO / "benchmarks" / "accuracy.py"),
-        "--recipe", "vgg", "--n-train", "300", "--holdout", "0.2", "--epochs", "2",
-        "--out", str(out), "--checkpoint", str(ckpt),
-        "--param", "block_filters=[8, 16]", "--param", "dense_units=[32]",
-    ]  # fmt: skip
-    run = subprocess.run(cmd, env=env, capture_output=True)
-    assert run.returncode == 0, run.stderr.decode()[-2000:]
-    state = json.loads(out.read_text())
-    assert state["config"]["holdout"] == 0.2
-    assert (state["n_train_faces"], state["n_holdout_faces"]) == (240, 60)
-    held_accuracy = state["final"]["holdout_accuracy"]
-    assert 0 <= held_accuracy <= 1
-
+def _check_tta_selection(out, ckpt, env, tmp_path, held_accuracy):
+    """tta_select.py on a finished --holdout run scores its held-out faces."""
     chosen = tmp_path / "select.json"
     select = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "tta_select.py"),
@@ -558,7 +546,7 @@ def test_holdout_run_scores_held_out_faces_and_chooses_tta(fer2013_dir, tmp_path
     )  # fmt: skip
     assert select.returncode == 0, select.stderr.decode()[-2000:]
     result = json.loads(chosen.read_text())
-    assert result["n_holdout_faces"] == 60
+    assert result["n_holdout_faces"] == 100
     cands = result["candidates"]
     assert set(cands) == set(_script("tta_select").CANDIDATES)
     # the run's own prediction is mirror TTA: the same faces, the same views
