@@ -157,8 +157,8 @@ def warn_if_bfloat16_is_emulated(precision: str, *, stacklevel: int = 2) -> bool
 
     That is when no GPU is visible to TensorFlow and the CPU is known to lack
     the bfloat16 instructions of :data:`BFLOAT16_CPU_FLAGS`: there, TensorFlow
-    converts every operand, and a VGG trained 7x slower than in float32 on an
-    AVX2-only CPU (``benchmarks/README.md``). The network would be correct,
+    converts every operand, and a VGG trained 8x slower than in float32 on an
+    AVX2-only CPU (``benchmarks/results/levers_vgg-precision_avx2.json``). The network would be correct,
     only slow, so this is a warning, not an error.
     """
     if precision != "mixed_bfloat16" or cpu_has_bfloat16() is not False:
@@ -169,7 +169,7 @@ def warn_if_bfloat16_is_emulated(precision: str, *, stacklevel: int = 2) -> bool
         "precision='mixed_bfloat16' on a CPU without bfloat16 instructions "
         f"(none of {', '.join(BFLOAT16_CPU_FLAGS)} in /proc/cpuinfo) and "
         "without a GPU: TensorFlow emulates bfloat16, which trains several "
-        "times slower than float32 (7x for the VGG on an AVX2 CPU). Use "
+        "times slower than float32 (8x for the VGG on an AVX2 CPU). Use "
         "precision='float32' on this machine.",
         UserWarning,
         stacklevel=stacklevel + 1,
