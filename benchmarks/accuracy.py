@@ -34,6 +34,13 @@ for an ablation of the recipe, e.g. ``--param random_shift=0`` or
 ``null``, ``true``), ``None`` means ``None``, anything else is a string. The
 changed parameters are part of the run's configuration.
 
+``--holdout FRACTION`` keeps that stratified share of the Training faces
+out of training, by a split whose seed is fixed (``_common.HOLDOUT_SEED``,
+not ``--seed``), so every run holding out the same share of the same faces
+holds out the same ones; at the end the network's accuracy on them (its own
+prediction) is recorded as ``final.holdout_accuracy``. Those faces are what
+``tta_select.py`` chooses on, where nothing may be chosen on PublicTest.
+
 ``--init-from SOURCE`` starts the network from the weights of a fitted one
 (``pretrained:NAME``, a run name or a ``.joblib`` path, as in
 ``ensemble.py``) instead of random ones: a fine-tuning run. ``--swa`` keeps

@@ -66,6 +66,9 @@ def _what(state: dict) -> str:
         )
     if config.get("n_train"):
         what += f", {config['n_train']} Training faces"
+    if config.get("holdout"):
+        share = config["holdout"]
+        what += f", {share:.0%} of the Training faces held out (`--holdout`)"
     if config.get("init_from"):
         what += f", fine-tuned from `{config['init_from']}`"
     if config.get("swa"):
