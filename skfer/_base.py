@@ -715,7 +715,7 @@ class FERClassifierBase(KerasClassifier):
         X, _ = self._validate_data(X)
         X = _network_input(X)
         views = tta_views(self.tta)
-        if len(views) == 1:
+        if views == ((False, 0, 0),):
             return self._forward(X)
         if X.shape[1] != N_PIXELS:
             raise ValueError(

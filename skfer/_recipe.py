@@ -158,8 +158,9 @@ def warn_if_bfloat16_is_emulated(precision: str, *, stacklevel: int = 2) -> bool
     That is when no GPU is visible to TensorFlow and the CPU is known to lack
     the bfloat16 instructions of :data:`BFLOAT16_CPU_FLAGS`: there, TensorFlow
     converts every operand, and a VGG trained 8x slower than in float32 on an
-    AVX2-only CPU (``benchmarks/results/levers_vgg-precision_avx2.json``). The network would be correct,
-    only slow, so this is a warning, not an error.
+    AVX2-only CPU (``benchmarks/results/levers_vgg-precision_avx2.json``).
+    The network would be correct, only slow, so this is a warning, not an
+    error.
     """
     if precision != "mixed_bfloat16" or cpu_has_bfloat16() is not False:
         return False
@@ -279,14 +280,49 @@ def random_affine_fn(max_shift: int, max_rotation: float, max_zoom: float):
     return warp
 
 
+#: The largest row or column move of a custom ``tta`` view, in pixels.
+MAX_TTA_MOVE = IMAGE_SIDE // 2 - 1
+
+
+def _custom_views(tta) -> tuple[tuple[bool, int, int], ...]:
+    """``tta`` given as views, checked and normalised; ValueError naming the bad one."""
+    views = list(tta)
+    if not views:
+        raise ValueError("tta given as views must hold at least one view. Got [].")
+    out = []
+    for i, view in enumerate(views):
+        ok = isinstance(view, (tuple, list)) and len(view) == 3
+        if ok:
+            mirrored, dy, dx = view
+            ok = isinstance(mirrored, (bool, np.bool_)) and all(
+                isinstance(d, (int, np.integer))
+                and not isinstance(d, (bool, np.bool_))
+                and abs(int(d)) <= MAX_TTA_MOVE
+                for d in (dy, dx)
+            )
+        if not ok:
+            raise ValueError(
+                f"tta view {i} must be (mirrored, row move, column move): a bool "
+                f"and two ints in [-{MAX_TTA_MOVE}, {MAX_TTA_MOVE}]. "
+                f"Got {view!r} instead."
+            )
+        out.append((bool(mirrored), int(dy), int(dx)))
+    return tuple(out)
+
+
 def check_tta(tta) -> None:
-    """Raise ValueError unless ``tta`` is a bool or one of :data:`TTA_MODES`."""
+    """Raise ValueError unless ``tta`` is a bool, one of :data:`TTA_MODES` or views."""
     if isinstance(tta, (bool, np.bool_)):
         return
-    if isinstance(tta, str) and tta in TTA_MODES:
+    if isinstance(tta, str):
+        if tta in TTA_MODES:
+            return
+    elif isinstance(tta, (tuple, list)):
+        _custom_views(tta)
         return
     raise ValueError(
-        f"tta must be True, False or one of {TTA_MODES}. Got {tta!r} instead."
+        f"tta must be True, False, one of {TTA_MODES} or a sequence of "
+        f"(mirrored, row move, column move) views. Got {tta!r} instead."
     )
 
 
@@ -294,9 +330,12 @@ def tta_views(tta) -> tuple[tuple[bool, int, int], ...]:
     """The ``(mirrored, row shift, column shift)`` views that ``tta`` averages.
 
     ``False``: the face alone; ``True`` or ``"flip"``: the face and its mirror;
-    ``"flip+shift"``: each of :data:`TTA_SHIFTS`, plain and mirrored (10).
+    ``"flip+shift"``: each of :data:`TTA_SHIFTS`, plain and mirrored (10); a
+    sequence of views: those views.
     """
     check_tta(tta)
+    if isinstance(tta, (tuple, list)):
+        return _custom_views(tta)
     if tta is False or tta is np.False_:
         return ((False, 0, 0),)
     shifts = TTA_SHIFTS if tta == "flip+shift" else ((0, 0),)

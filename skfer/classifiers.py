@@ -90,13 +90,16 @@ _COMMON_PARAMS = """
         AVX512-BF16 or AMX, see benchmarks/README.md; the softmax stays
         float32). Where neither is present and no GPU is visible, bfloat16
         is emulated, several times slower, and ``fit`` warns.
-    tta : bool or {{"flip", "flip+shift"}}, default={tta}
+    tta : bool, {{"flip", "flip+shift"}} or sequence of views, default={tta}
         Test-time augmentation: ``predict_proba`` averages the probabilities
         of several views of each face. ``True`` or ``"flip"``: the face and
         its mirror; ``"flip+shift"``: those two and both moved 2 pixels up,
         down, left and right (10 views, 5x the prediction cost; edge pixels
-        fill the border, as in training's ``random_shift``). Read at predict
-        time, so it can be changed on a fitted model with ``set_params``.
+        fill the border, as in training's ``random_shift``). Or the views
+        themselves, ``(mirrored, row move, column move)`` each, e.g.
+        ``[(False, 0, 0), (True, 0, 0), (False, 1, 1)]`` (moves of at most
+        23 pixels, positive down and right). Read at predict time, so it can
+        be changed on a fitted model with ``set_params``.
     rescale : float, default=1/255
         Scale applied to X by the network's first layer. The default expects
         raw grey levels 0..255 (uint8 or float); use 1.0 for X in [0, 1].

@@ -11,8 +11,8 @@ Supported estimators: a fitted :class:`~skfer.FERCNNClassifier` or
 are samplers (skipped at predict time, like :class:`~skfer.MirrorSampler`),
 and a soft-voting :class:`~sklearn.ensemble.VotingClassifier` of those (its
 weighted average of probabilities is computed inside the exported graph).
-Test-time augmentation (``tta=True``, ``"flip"`` or ``"flip+shift"``) is
-exported as well.
+Test-time augmentation (``tta=True``, ``"flip"``, ``"flip+shift"`` or a
+sequence of views) is exported as well.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def _serving_fn(members: list[tuple[Any, float]]) -> Callable:
         total = None
         for est, weight in members:
             views = tta_views(est.tta)
-            if len(views) == 1:
+            if views == ((False, 0, 0),):
                 proba = est.model_(x, training=False)
             else:
                 images = tf.reshape(x, (-1, IMAGE_SIDE, IMAGE_SIDE))

@@ -124,6 +124,18 @@ def test_flip_shift_tta_is_exported(fer_cnn, fer_faces, tmp_path):
     assert not np.allclose(expected, plain, atol=1e-4)
 
 
+def test_custom_tta_views_are_exported(fer_cnn, fer_faces, tmp_path):
+    _, _, X_test, _ = fer_faces
+    fer_cnn.set_params(tta=[(True, 0, 0), (True, 2, -1)])  # no plain face
+    try:
+        onnx = ONNXModel(export_onnx(fer_cnn, tmp_path / "views.onnx"))
+        expected = fer_cnn.predict_proba(X_test[:64])
+    finally:
+        fer_cnn.set_params(tta=False)
+    np.testing.assert_allclose(onnx.predict_proba(X_test[:64]), expected, atol=ATOL)
+    assert not np.allclose(expected, fer_cnn.predict_proba(X_test[:64]), atol=1e-4)
+
+
 def test_export_rejects_what_it_cannot_export(fer_cnn, fer_faces, tmp_path):
     X, y, _, _ = fer_faces
     with pytest.raises(TypeError, match="Got LogisticRegression"):

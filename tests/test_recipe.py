@@ -266,13 +266,50 @@ def test_flip_shift_tta_averages_ten_views(expressions, tiny_vgg):
     )
 
 
+def test_tta_views_given_as_a_sequence_are_checked_and_normalised():
+    assert tta_views([(True, 0, 0)]) == ((True, 0, 0),)
+    assert tta_views([[np.bool_(False), np.int64(-3), 1]]) == ((False, -3, 1),)
+    assert isinstance(tta_views([[np.bool_(False), np.int64(-3), 1]])[0][1], int)
+    assert tta_views(list(tta_views("flip+shift"))) == tta_views("flip+shift")
+    for bad, where in [
+        ([(1, 0, 0)], "view 0"),  # mirrored must be a bool
+        ([(True, 0, 0), (True, 24, 0)], "view 1"),  # a move of 24 leaves no face
+        ([(True, 0)], "view 0"),
+        ([(False, 0.5, 0)], "view 0"),
+        ([(False, True, 0)], "view 0"),
+    ]:
+        with pytest.raises(ValueError, match=f"tta {where} must be .*Got"):
+            tta_views(bad)
+    with pytest.raises(ValueError, match="at least one view"):
+        tta_views([])
+
+
+def test_custom_tta_views_average_exactly_those_views(expressions, tiny_vgg):
+    from sklearn.base import clone
+
+    X, y = expressions
+    clf = tiny_vgg(epochs=1, tta=False).fit(X, y)
+    faces = X[:5]
+    mirrored = clf.predict_proba(flip_horizontal(faces))
+    # one view that is not the face itself: no shortcut to the plain face
+    clf.set_params(tta=[(True, 0, 0)])
+    np.testing.assert_allclose(clf.predict_proba(faces), mirrored, atol=1e-6)
+    clf.set_params(tta=list(tta_views("flip+shift")))
+    shifted = clf.predict_proba(faces)
+    np.testing.assert_allclose(
+        shifted, clf.set_params(tta="flip+shift").predict_proba(faces), atol=1e-6
+    )
+    views = [(False, 0, 0), (True, 1, -1)]
+    assert clone(clf.set_params(tta=views)).get_params()["tta"] == views
+
+
 @pytest.mark.parametrize("tta", ["shift", 2, None])
 def test_bad_tta_is_refused_at_fit_and_predict(expressions, tiny_vgg, tta):
     X, y = expressions
-    with pytest.raises(ValueError, match="tta must be True, False or one of"):
+    with pytest.raises(ValueError, match="tta must be True, False, one of"):
         tiny_vgg(tta=tta).fit(X, y)
     clf = tiny_vgg(epochs=1).fit(X, y)
-    with pytest.raises(ValueError, match="tta must be True, False or one of"):
+    with pytest.raises(ValueError, match="tta must be True, False, one of"):
         clf.set_params(tta=tta).predict(X[:2])
 
 
