@@ -560,3 +560,42 @@ def test_tta_select_refuses_a_run_without_holdout(tmp_path):
     run = tmp_path / "run.json"
     run.write_text(json.dumps({"config": {"recipe": "vgg"}, "final": {}}))
     assert select.main(["--run", str(run)]) == 2
+
+
+@pytest.mark.slow
+def test_ensemble_script_scores_the_soft_vote_of_its_members(
+    fer2013_dir, tmp_path, monkeypatch
+):
+    """Each member predicts once; the vote is VotingClassifier's soft vote."""
+    import numpy as np
+
+    from skfer import FERVGGClassifier, save_model
+
+    monkeypatch.setenv("SKFER_FER2013", str(fer2013_dir / "fer2013.csv.gz"))
+    common = _script("_common")
+    X, y = common.load_training_subset(280, seed=0)
+    X_pub, y_pub = common.load_training_subset(None, usage="PublicTest")
+    paths, probas = [], []
+    for seed in (0, 1):
+        clf = FERVGGClassifier(
+            block_filters=(8, 16), dense_units=(32,), epochs=2, random_state=seed
+        ).fit(X, y)
+        path = tmp_path / f"m{seed}" / "model.joblib"
+        path.parent.mkdir()
+        save_model(clf, path)
+        paths.append(str(path))
+        probas.append(clf.predict_proba(X_pub))
+    out = tmp_path / "vote.json"
+    assert _script("ensemble").main(["--runs", *paths, "--out", str(out)]) == 0
+    final = json.loads(out.read_text())["final"]
+    vote = np.mean(probas, axis=0).argmax(axis=1)
+    assert final["public_test_accuracy"] == pytest.approx(
+        np.mean(vote == y_pub), abs=1e-4
+    )
+    members = [np.mean(p.argmax(axis=1) == y_pub) for p in probas]
+    assert list(final["members_public_test_accuracy"].values()) == pytest.approx(
+        members, abs=1e-4
+    )
+    assert final["members_disagreement"]["m0 vs m1"] == pytest.approx(
+        np.mean(probas[0].argmax(axis=1) != probas[1].argmax(axis=1)), abs=1e-4
+    )
