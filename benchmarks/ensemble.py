@@ -52,7 +52,8 @@ from _common import (  # noqa: E402
     machine,
 )
 from accuracy import _final_metrics, _write_json  # noqa: E402
-from tta import MODES, _stem  # noqa: E402
+from tta import _stem  # noqa: E402
+from tta_select import CANDIDATES, tta_param  # noqa: E402
 
 
 def disagreement(predictions: dict) -> dict:
@@ -72,6 +73,13 @@ def disagreement(predictions: dict) -> dict:
         for i, a in enumerate(names)
         for b in names[i + 1 :]
     }
+
+
+def _tta_text(name: str) -> str:
+    """How the description names the ``--tta`` given."""
+    if name in ("False", "flip", "flip+shift"):
+        return "False" if name == "False" else repr(name)
+    return f"{name!r} views (tta_select.py)"
 
 
 def soft_vote(voting, probas) -> np.ndarray:
@@ -130,7 +138,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--tta",
-        choices=["False", *[m for m in MODES if m]],
+        choices=["False", *[c for c in CANDIDATES if c != "none"]],
         default=None,
         help="test-time augmentation of every member (default: each its own)",
     )
@@ -145,7 +153,9 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"ensemble: cannot run: {exc}", file=sys.stderr)
         return 2
-    tta = {"False": False}.get(args.tta, args.tta)
+    tta = None
+    if args.tta is not None:
+        tta = False if args.tta == "False" else tta_param(args.tta)
     stems = [_stem(spec) for spec in args.runs]
 
     from skfer.report._training import make_ensemble
@@ -194,7 +204,7 @@ def main(argv=None) -> int:
         "name": name,
         "description": "soft voting: "
         + ", ".join(what for _, what, _ in loaded)
-        + ("" if args.tta is None else f", all with `tta={tta!r}`"),
+        + ("" if args.tta is None else f", all with `tta={_tta_text(args.tta)}`"),
         "command": "benchmarks/ensemble.py " + " ".join(sys.argv[1:] or argv or []),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": machine(),

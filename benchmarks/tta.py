@@ -10,7 +10,9 @@ views). Nothing is trained or chosen here: the network is fixed and the three
 modes were fixed before measuring (the shift TTA follows the crops averaged at
 test time by Khaireddin & Chen 2021, scaled to the 4-pixel shifts the network
 was trained with). The result, with per-class recall of ``--tta`` (the
-headline, default ``"flip+shift"``) and the accuracy of every mode, goes to
+headline, default ``"flip+shift"``; or a candidate of ``tta_select.py`` by
+name, such as ``flip+grid``, once that script has chosen it on held-out
+faces) and the accuracy of every mode, goes to
 ``benchmarks/results/accuracy/<name>.json``, a row of the README's table::
 
     .venv/bin/python benchmarks/tta.py --model pretrained:fer2013-vgg
@@ -37,6 +39,7 @@ from _common import (  # noqa: E402
     machine,
 )
 from accuracy import _final_metrics, _write_json  # noqa: E402
+from tta_select import CANDIDATES, tta_param  # noqa: E402
 
 MODES = (False, "flip", "flip+shift")
 
@@ -53,7 +56,12 @@ def _stem(spec: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="pretrained:fer2013-vgg")
-    parser.add_argument("--tta", choices=[m for m in MODES if m], default="flip+shift")
+    parser.add_argument(
+        "--tta",
+        choices=[c for c in CANDIDATES if c != "none"],
+        default="flip+shift",
+        help="the headline mode: flip, flip+shift or a candidate of tta_select.py",
+    )
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
     try:
@@ -68,7 +76,7 @@ def main(argv=None) -> int:
 
     by_mode, seconds = {}, {}
     for mode in [m for m in MODES if m != args.tta] + [args.tta]:
-        clf.set_params(tta=mode)
+        clf.set_params(tta=tta_param(mode) if mode else mode)
         t0 = time.perf_counter()
         final = _final_metrics(estimator, X_pub, y_pub)  # the headline's last
         seconds[str(mode)] = round(time.perf_counter() - t0, 2)

@@ -73,6 +73,21 @@ CANDIDATES: dict[str, tuple[tuple[bool, int, int], ...]] = {
 }
 
 
+def tta_param(name: str):
+    """The classifier's ``tta`` value for the candidate ``name``.
+
+    ``"none"`` is False, the named modes of skfer keep their names, and the
+    other candidates are their views (a list, which ``tta`` also takes).
+    """
+    if name not in CANDIDATES:
+        raise ValueError(f"no TTA candidate {name!r}; choose from {list(CANDIDATES)}")
+    if name == "none":
+        return False
+    if name in ("flip", "flip+shift"):
+        return name
+    return [list(view) for view in CANDIDATES[name]]
+
+
 def choose(correct: dict, n_views: dict, *, base: str = BASE, margin: int = MARGIN):
     """The rule: ``base`` unless a candidate is right on more than ``margin`` more.
 

@@ -599,3 +599,18 @@ def test_ensemble_script_scores_the_soft_vote_of_its_members(
     assert final["members_disagreement"]["m0 vs m1"] == pytest.approx(
         np.mean(probas[0].argmax(axis=1) != probas[1].argmax(axis=1)), abs=1e-4
     )
+
+
+def test_tta_candidates_map_to_the_classifiers_tta():
+    from skfer._recipe import tta_views
+
+    select = _script("tta_select")
+    for name, views in select.CANDIDATES.items():
+        value = select.tta_param(name)
+        assert tta_views(value) == views, name  # the classifier averages these
+    assert select.tta_param("flip+shift") == "flip+shift"
+    assert select.tta_param("none") is False
+    with pytest.raises(ValueError, match="no TTA candidate"):
+        select.tta_param("flip+everything")
+    ensemble = _script("ensemble")
+    assert ensemble._tta_text("flip+grid") == "'flip+grid' views (tta_select.py)"
