@@ -544,6 +544,7 @@ class FERClassifierBase(KerasClassifier):
             The classifier.
         """
         self._check_params()
+        warn_if_bfloat16_is_emulated(self.precision, stacklevel=2)
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     def _sample_weights(self, y_enc, sample_weight):

@@ -543,3 +543,6 @@ def test_fit_warns_before_training_in_emulated_bfloat16(monkeypatch, expressions
         with pytest.raises(ValueError, match="soft_targets"):
             clf.fit(X, y, soft_targets=np.zeros((1, 7)))
     assert record[0].filename == __file__  # it points at the caller's fit
+    with pytest.warns(UserWarning, match="emulates bfloat16"):
+        with pytest.raises(ValueError):  # partial_fit warns too
+            clf.partial_fit(X[:, :10], y)
