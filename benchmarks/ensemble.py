@@ -77,8 +77,10 @@ def disagreement(predictions: dict) -> dict:
 
 def _tta_text(name: str) -> str:
     """How the description names the ``--tta`` given."""
-    if name in ("False", "flip", "flip+shift"):
-        return "False" if name == "False" else repr(name)
+    if name == "False":
+        return name
+    if name in ("flip", "flip+shift"):
+        return repr(name)
     return f"{name!r} views (tta_select.py)"
 
 

