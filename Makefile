@@ -28,8 +28,10 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# one pytest worker per core (pytest-xdist); worksteal evens out the few
+# minute-long subprocess tests. `.venv/bin/pytest` alone runs serially.
 test: lint
-	$(PY) -m pytest --durations=25
+	$(PY) -m pytest -n auto --dist worksteal --durations=25
 
 DOCS_STAMP := $(VENV)/.skfer-docs-installed
 
