@@ -12,7 +12,7 @@ kept beside the run's checkpoint (``holdout_views.npz``, not committed); the
 accuracies, the rule and the choice go to
 ``benchmarks/results/tta_select_<run>.json``::
 
-    .venv/bin/python benchmarks/tta_select.py --run vgg-bf16-e70-s15-holdout10
+    .venv/bin/python benchmarks/tta_select.py --run vgg-f32-e70-s15-holdout10
 
 Exits non-zero only when it cannot run.
 """
