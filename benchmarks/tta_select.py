@@ -182,9 +182,9 @@ def main(argv=None) -> int:
         {c: s["correct"] for c, s in scores.items()},
         {c: s["views"] for c, s in scores.items()},
     )
-    for name, s in scores.items():
-        mark = "  <- chosen" if name == chosen else ""
-        print(f"{name:>14}: {s['views']:2d} views, {s['correct']} right, "
+    for cand, s in scores.items():
+        mark = "  <- chosen" if cand == chosen else ""
+        print(f"{cand:>14}: {s['views']:2d} views, {s['correct']} right, "
               f"{s['accuracy']:.4f}{mark}")  # fmt: skip
     state = {
         "name": f"tta_select_{name}",
@@ -199,8 +199,8 @@ def main(argv=None) -> int:
         "rule": f"replace {BASE!r} only with a candidate right on more than "
         f"{MARGIN} more held-out faces; of those the most right, ties to fewer views",
         "candidates": {
-            name: {"views_list": [list(v) for v in CANDIDATES[name]], **s}
-            for name, s in scores.items()
+            cand: {"views_list": [list(v) for v in CANDIDATES[cand]], **s}
+            for cand, s in scores.items()
         },
         "chosen": chosen,
         "predict_seconds": seconds,

@@ -543,6 +543,8 @@ def _check_tta_selection(out, ckpt, env, tmp_path, held_accuracy):
     )  # fmt: skip
     assert select.returncode == 0, select.stderr.decode()[-2000:]
     result = json.loads(chosen.read_text())
+    run_name = json.loads(out.read_text())["name"]
+    assert (result["run"], result["name"]) == (run_name, f"tta_select_{run_name}")
     assert result["n_holdout_faces"] == 100
     cands = result["candidates"]
     assert set(cands) == set(_script("tta_select").CANDIDATES)
