@@ -34,6 +34,7 @@ from ._recipe import (
     CosineSchedule,
     SmoothedSparseCrossentropy,
     check_tta,
+    mixup_fn,
     precision_scope,
     random_affine_fn,
     random_erasing_fn,
@@ -107,20 +108,31 @@ def _make_dataset(
     erase=0.0,
     rotation=0.0,
     zoom=0.0,
+    mixup=0.0,
 ):
     """A ``tf.data`` pipeline from uint8/float32 arrays: shuffle, batch, flip,
-    shift (or warp), erase, cast.
+    shift (or warp), erase, cast, mix.
 
     Faces stay uint8 in memory; the cast to float32 (and the optional random
     mirror and translation by up to ``shift`` pixels) happens per batch inside
     the graph. With ``rotation`` or ``zoom``, the translation, rotation and
-    zoom are one affine warp (:func:`random_affine_fn`) instead. The random
+    zoom are one affine warp (:func:`random_affine_fn`) instead. With
+    ``mixup``, each batch is then mixed with itself reversed
+    (:func:`mixup_fn`; ``y`` must be class distributions). The random
     streams depend on ``seed`` alone, not on TensorFlow's global seed (see
     ``without_global_tf_seed``).
     """
     with without_global_tf_seed():
         return _build_dataset(
-            X, y, w, batch_size, shuffle, flip, seed, shift, erase, rotation, zoom
+            X,
+            y,
+            w,
+            batch_size,
+            shuffle,
+            flip,
+            seed,
+            *(shift, erase, rotation, zoom),
+            mixup,
         )
 
 
@@ -133,7 +145,7 @@ def _seeded_keys(seed, offset: int):
 
 
 def _build_dataset(
-    X, y, w, batch_size, shuffle, flip, seed, shift, erase, rotation, zoom
+    X, y, w, batch_size, shuffle, flip, seed, shift, erase, rotation, zoom, mixup
 ):
     tensors = (X, y) if w is None else (X, y, w)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
@@ -178,6 +190,14 @@ def _build_dataset(
         return (tf.cast(x, tf.float32), *rest)
 
     ds = ds.map(cast, num_parallel_calls=1, deterministic=True)
+    if mixup:
+        mix = mixup_fn(mixup)
+        ds = tf.data.Dataset.zip((ds, _seeded_keys(seed, 104729)))
+
+        def mix_batch(batch, key):
+            return mix(*batch, key)
+
+        ds = ds.map(mix_batch, num_parallel_calls=1, deterministic=True)
     return ds.prefetch(2)
 
 
@@ -397,6 +417,16 @@ class FERClassifierBase(KerasClassifier):
                 "random_erasing must be a probability in [0, 1]. "
                 f"Got {erasing!r} instead."
             )
+        mixup = self.mixup
+        if (
+            not isinstance(mixup, (numbers.Real, np.floating))
+            or isinstance(mixup, bool)
+            or not 0.0 <= mixup < float("inf")
+        ):
+            raise ValueError(
+                "mixup must be a finite number >= 0 (the Beta distribution's "
+                f"alpha; 0 turns mixup off). Got {mixup!r} instead."
+            )
         for name, top in (("random_rotation", 180.0), ("random_zoom", 1.0)):
             value = getattr(self, name)
             if (
@@ -615,6 +645,9 @@ class FERClassifierBase(KerasClassifier):
         X = _network_input(X)
         y = np.asarray(y).astype(np.int32).ravel()
         w = self._sample_weights(y, sample_weight)
+        mixup = float(self.mixup)
+        if mixup and soft is None:  # mixup mixes targets: one-hot rows
+            soft = np.eye(len(self.classes_), dtype=np.float32)[y]
         if getattr(self.model_, "_skfer_soft_targets", False) != (soft is not None):
             self._compile(self.model_, self.model_.optimizer, soft=soft is not None)
         train_idx, X_val, y_val, val_idx = self._validation_set(
@@ -653,6 +686,7 @@ class FERClassifierBase(KerasClassifier):
             erase=float(self.random_erasing),
             rotation=float(self.random_rotation),
             zoom=float(self.random_zoom),
+            mixup=mixup,
         )
         val_ds = None
         callbacks = list(self._fit_callbacks)

@@ -16,6 +16,8 @@
   the input pipeline;
 - :func:`random_affine_fn`: per-face random rotation, zoom and translation
   as one warp inside the input pipeline;
+- :func:`mixup_fn`: mixup of each batch with itself reversed, faces and
+  targets alike, inside the input pipeline;
 - :func:`tta_views` / :func:`view_indices`: the views of a face that
   test-time augmentation (``tta``) averages, as row and column gathers (the
   same indices serve NumPy prediction and the exported TensorFlow graph).
@@ -278,6 +280,35 @@ def random_affine_fn(max_shift: int, max_rotation: float, max_zoom: float):
         return tf.reshape(moved, (-1, IMAGE_SIDE * IMAGE_SIDE))
 
     return warp
+
+
+def mixup_fn(alpha: float):
+    """A function mixing a batch with itself reversed (mixup, Zhang et al. 2018).
+
+    ``fn(x, y, key)`` or ``fn(x, y, w, key)`` takes a float batch of flat
+    faces, their target distributions ``y`` (one row per face), optionally
+    their sample weights ``w``, and an int64 ``key`` (one per batch, from a
+    seeded stream; the key fixes the draw). One weight ``lam`` is drawn from
+    Beta(alpha, alpha) per batch, and face ``i`` becomes ``lam * x[i] + (1 -
+    lam) * x[n - 1 - i]``; its target and weight are mixed alike, so the
+    loss is the same mixture of the two faces' losses. The batch is already
+    shuffled, so reversing it pairs random faces.
+    """
+    a = float(alpha)
+
+    def mix(x, y, *rest):
+        *w, key = rest
+        pair = tf.stack([key, tf.constant(2, tf.int64)])
+        g = tf.random.stateless_gamma([2], seed=pair, alpha=a, dtype=tf.float32)
+        lam = tf.math.divide_no_nan(g[0], g[0] + g[1])  # Beta(a, a)
+
+        def blend(t):
+            t = tf.cast(t, tf.float32)
+            return lam * t + (1.0 - lam) * tf.reverse(t, axis=[0])
+
+        return (blend(x), blend(y), *(blend(v) for v in w))
+
+    return mix
 
 
 #: The largest row or column move of a custom ``tta`` view, in pixels.

@@ -127,6 +127,34 @@ def test_random_erasing_changes_training_not_prediction(expressions, tiny_dnn):
     )
 
 
+def test_mixup_changes_training_and_stays_seeded(expressions, tiny_dnn):
+    X, y = expressions
+    plain = tiny_dnn(random_state=0).fit(X, y).predict_proba(X[:20])
+    kw = {"mixup": 0.2, "random_state": 0}
+    mixed = tiny_dnn(**kw).fit(X, y)
+    assert not np.allclose(mixed.predict_proba(X[:20]), plain)
+    np.testing.assert_array_equal(
+        tiny_dnn(**kw).fit(X, y).predict_proba(X[:20]), mixed.predict_proba(X[:20])
+    )
+    # the targets became distributions: the loss is the categorical one
+    assert mixed.model_._skfer_soft_targets
+    assert type(mixed.model_.loss).__name__ == "CategoricalCrossentropy"
+
+
+def test_mixup_learns_with_early_stopping_weights_and_soft_targets(
+    expressions, expressions_test, tiny_cnn, learner
+):
+    X, y = expressions
+    soft = np.full((len(y), 7), 0.1 / 6)
+    soft[np.arange(len(y)), y] = 0.9
+    learner.update(patience=3, validation_fraction=0.2)
+    clf = tiny_cnn(**learner, mixup=0.2, class_weight="balanced")
+    clf.fit(X, y, soft_targets=soft)
+    assert len(clf.history_["val_loss"]) == clf.n_iter_
+    assert np.isfinite(clf.history_["loss"]).all()
+    assert clf.score(*expressions_test) > 0.6  # chance is 1/7
+
+
 def test_rotation_and_zoom_change_training_and_stay_seeded(expressions, tiny_dnn):
     X, y = expressions
     plain = tiny_dnn(random_state=0).fit(X, y).predict_proba(X[:20])

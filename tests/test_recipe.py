@@ -1,5 +1,5 @@
 """The training-recipe pieces: label smoothing, cosine schedule, shifts, erasing,
-affine warps, precision."""
+affine warps, mixup, precision."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from skfer._recipe import (
     CosineSchedule,
     SmoothedSparseCrossentropy,
     cpu_has_bfloat16,
+    mixup_fn,
     precision_scope,
     random_affine_fn,
     random_erasing_fn,
@@ -101,6 +102,59 @@ def test_random_erasing_fills_one_rectangle_of_some_faces_with_their_mean():
     np.testing.assert_array_equal(none.numpy(), floats)
     every = random_erasing_fn(1.0)(tf.constant(floats), tf.constant(7, tf.int64))
     assert (every.numpy() != floats).any(axis=1).all()
+
+
+def test_mixup_blends_each_face_with_its_reversed_partner():
+    import tensorflow as tf
+
+    rng = np.random.RandomState(0)
+    x = rng.rand(6, 5).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 2, 1, 0]]
+    w = np.arange(1, 7, dtype=np.float32)
+    mix = mixup_fn(0.4)
+    key = tf.constant(5, tf.int64)
+    xm, ym, wm = (t.numpy() for t in mix(tf.constant(x), tf.constant(y), w, key))
+    # face 0 (class 0) is paired with face 5, and face 1 (class 1) with face
+    # 4: pairs of one class keep their one-hot target
+    np.testing.assert_allclose(ym, y, atol=1e-6)
+    # read the draw from targets that name each face: face 0's own weight
+    named = mix(tf.constant(x), tf.constant(np.eye(6, dtype=np.float32)), key)[1]
+    lam = float(named.numpy()[0, 0])
+    assert 0.0 < lam < 1.0
+    assert named.numpy()[0, 5] == pytest.approx(1.0 - lam)
+    np.testing.assert_allclose(xm, lam * x + (1 - lam) * x[::-1], rtol=1e-6)
+    np.testing.assert_allclose(wm, lam * w + (1 - lam) * w[::-1], rtol=1e-6)
+    np.testing.assert_allclose(ym.sum(axis=1), 1.0, rtol=1e-6)
+    # two arguments without weights; the key fixes the draw
+    again = mix(tf.constant(x), tf.constant(y), key)
+    assert len(again) == 2
+    np.testing.assert_array_equal(again[0].numpy(), xm)
+    other = mix(tf.constant(x), tf.constant(y), tf.constant(6, tf.int64))[0]
+    assert not np.allclose(other.numpy(), xm)
+    # small alphas give weights near 0 or 1 (Beta(0.1, 0.1) is U-shaped)
+    faces, names = tf.constant(x), tf.eye(6)
+    draw = mixup_fn(0.1)
+    lams = [
+        float(draw(faces, names, tf.constant(k, tf.int64))[1][0, 0]) for k in range(200)
+    ]
+    assert np.mean([min(v, 1 - v) < 0.1 for v in lams]) > 0.5
+    assert np.isfinite(lams).all()
+
+
+def test_pipeline_mixes_after_casting_and_keeps_distributions():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(64, 2304)).astype(np.uint8)
+    Y = np.eye(7, dtype=np.float32)[rng.randint(0, 7, 64)]
+    ds = _make_dataset(
+        X, Y, None, batch_size=16, shuffle=False, flip=False, seed=1, mixup=0.4
+    )
+    faces = np.concatenate([b[0].numpy() for b in ds])
+    targets = np.concatenate([b[1].numpy() for b in ds])
+    assert faces.dtype == np.float32 and (faces != X).any(axis=1).mean() > 0.5
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-6)
+    assert ((targets > 0) & (targets < 1)).any(axis=1).mean() > 0.3  # mixtures
+    again = np.concatenate([b[0].numpy() for b in ds])
+    assert (again != faces).any()  # a new draw every epoch
 
 
 def _bar_faces(n):
@@ -372,6 +426,10 @@ def test_mixed_bfloat16_network_predicts_close_to_its_float32_twin(
         ({"random_rotation": -5}, "random_rotation must be a number"),
         ({"random_zoom": 1.0}, r"random_zoom must be a number in \[0, 1\)"),
         ({"random_zoom": True}, "random_zoom must be a number"),
+        ({"mixup": -0.2}, "mixup must be a finite number >= 0"),
+        ({"mixup": float("inf")}, "mixup must be a finite number >= 0"),
+        ({"mixup": "0.2"}, "mixup must be a finite number >= 0"),
+        ({"mixup": True}, "mixup must be a finite number >= 0"),
         ({"precision": "float16"}, "precision must be one of"),
         ({"convs_per_block": 0}, "convs_per_block must be an int >= 1"),
         ({"block_filters": (8,) * 6}, "at most 5 blocks"),
