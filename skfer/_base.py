@@ -131,7 +131,10 @@ def _make_dataset(
             shuffle,
             flip,
             seed,
-            *(shift, erase, rotation, zoom),
+            shift,
+            erase,
+            rotation,
+            zoom,
             mixup,
         )
 
