@@ -172,7 +172,7 @@ def parse_params(items, recipe: str) -> dict:
         key = key.strip()
         if not sep or not key:
             raise ValueError(f"--param {item!r}: expected KEY=VALUE")
-        if key not in known:
+        if key not in known and not key.startswith("optimizer__"):
             raise ValueError(
                 f"--param {item!r}: {key!r} is not a parameter {cls.__name__} "
                 f"takes here; choose from {sorted(known)}"
@@ -187,7 +187,46 @@ def parse_params(items, recipe: str) -> dict:
         if isinstance(value, list):
             value = tuple(value)  # e.g. hidden_units=[512,512]
         params[key] = value
+    _check_optimizer_params(params, cls)
     return params
+
+
+def _check_optimizer_params(params: dict, cls) -> None:
+    """Refuse ``optimizer__NAME`` keys the chosen optimizer does not take.
+
+    The classifier routes them to its optimizer's constructor, which would
+    only refuse a misspelt one when the network is built, after the data has
+    loaded; this names it at once.
+    """
+    routed = [key for key in params if key.startswith("optimizer__")]
+    if not routed:
+        return
+    import inspect
+
+    import keras
+
+    optimizer = params.get("optimizer", cls().optimizer)
+    opt_cls = optimizer if isinstance(optimizer, type) else None
+    if opt_cls is None:
+        try:
+            opt_cls = type(keras.optimizers.get(optimizer))
+        except ValueError:
+            raise ValueError(
+                f"--param optimizer={optimizer!r}: unknown optimizer"
+            ) from None
+    accepted = set()
+    for klass in opt_cls.__mro__:
+        if klass is object:
+            break
+        accepted |= set(inspect.signature(klass.__init__).parameters)
+    for key in routed:
+        name = key.split("__", 1)[1]
+        if name not in accepted - {"self", "args", "kwargs"}:
+            raise ValueError(
+                f"--param {key}: {name!r} is not an argument of "
+                f"{opt_cls.__name__}; choose from "
+                f"{sorted(accepted - {'self', 'args', 'kwargs', 'name'})}"
+            )
 
 
 class ArchitectureError(ValueError):

@@ -81,6 +81,31 @@ def test_accuracy_params_are_parsed_and_checked():
         accuracy.parse_params(["stage_filters=[8]"], "densenet")
 
 
+def test_accuracy_params_route_optimizer_arguments():
+    accuracy = _script("accuracy")
+    params = accuracy.parse_params(
+        ["optimizer=sgd", "optimizer__momentum=0.9", "optimizer__nesterov=true",
+         "optimizer__weight_decay=5e-3"],
+        "vgg",
+    )  # fmt: skip
+    assert params == {
+        "optimizer": "sgd",
+        "optimizer__momentum": 0.9,
+        "optimizer__nesterov": True,
+        "optimizer__weight_decay": 0.005,
+    }
+    # checked against the optimizer the run will use (the default: AdamW)
+    assert accuracy.parse_params(["optimizer__beta_1=0.8"], "vgg") == {
+        "optimizer__beta_1": 0.8
+    }
+    with pytest.raises(ValueError, match="'momentum' is not an argument of AdamW"):
+        accuracy.parse_params(["optimizer__momentum=0.9"], "vgg")
+    with pytest.raises(ValueError, match="'beta_1' is not an argument of SGD"):
+        accuracy.parse_params(["optimizer=sgd", "optimizer__beta_1=0.9"], "vgg")
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        accuracy.parse_params(["optimizer=nope", "optimizer__momentum=0.9"], "vgg")
+
+
 def test_tta_script_refuses_a_missing_model(tmp_path, capsys):
     tta = _script("tta")
     assert tta.main(["--model", str(tmp_path / "none.joblib")]) == 2
