@@ -215,17 +215,15 @@ def _check_optimizer_params(params: dict, cls) -> None:
                 f"--param optimizer={optimizer!r}: unknown optimizer"
             ) from None
     accepted = set()
-    for klass in opt_cls.__mro__:
-        if klass is object:
-            break
+    for klass in opt_cls.__mro__[:-1]:  # the optimizer's and its bases', not object's
         accepted |= set(inspect.signature(klass.__init__).parameters)
+    accepted -= {"self", "args", "kwargs", "name"}
     for key in routed:
         name = key.split("__", 1)[1]
-        if name not in accepted - {"self", "args", "kwargs"}:
+        if name not in accepted:
             raise ValueError(
                 f"--param {key}: {name!r} is not an argument of "
-                f"{opt_cls.__name__}; choose from "
-                f"{sorted(accepted - {'self', 'args', 'kwargs', 'name'})}"
+                f"{opt_cls.__name__}; choose from {sorted(accepted)}"
             )
 
 
