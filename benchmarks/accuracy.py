@@ -205,15 +205,15 @@ def _check_optimizer_params(params: dict, cls) -> None:
 
     import keras
 
-    optimizer = params.get("optimizer", cls().optimizer)
-    opt_cls = optimizer if isinstance(optimizer, type) else None
-    if opt_cls is None:
-        try:
-            opt_cls = type(keras.optimizers.get(optimizer))
-        except ValueError:
-            raise ValueError(
-                f"--param optimizer={optimizer!r}: unknown optimizer"
-            ) from None
+    optimizer = params.get(
+        "optimizer", cls().optimizer
+    )  # a name: --param's or the default
+    try:
+        opt_cls = type(keras.optimizers.get(optimizer))
+    except ValueError:
+        raise ValueError(
+            f"--param optimizer={optimizer!r}: unknown optimizer"
+        ) from None
     accepted = set()
     for klass in opt_cls.__mro__[:-1]:  # the optimizer's and its bases', not object's
         accepted |= set(inspect.signature(klass.__init__).parameters)
