@@ -205,9 +205,8 @@ def _check_optimizer_params(params: dict, cls) -> None:
 
     import keras
 
-    optimizer = params.get(
-        "optimizer", cls().optimizer
-    )  # a name: --param's or the default
+    # a name: the one given with --param, or the classifier's default
+    optimizer = params.get("optimizer", cls().optimizer)
     try:
         opt_cls = type(keras.optimizers.get(optimizer))
     except ValueError:
