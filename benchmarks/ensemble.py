@@ -28,12 +28,20 @@ folds: fitted on four fifths, it predicts the fifth it never saw). That
 number is stored apart (``"stacking"``), compared with the soft vote on the
 same faces, and kept out of the README's table: a combiner that learned from
 PublicTest faces does not give a PublicTest score in the table's sense.
-Exits non-zero only when it cannot run.
+With ``--cache DIR`` each member's PublicTest class probabilities are also
+kept in ``DIR`` (``runs/cache`` is git-ignored), named by the SHA-256 of the
+member's weights (its card's, or its ``.joblib`` file's), the test-time
+augmentation and the PublicTest faces; a member found there is not asked to
+predict again, so a vote that adds one member to an earlier one costs one
+network's prediction. The record lists those members
+(``"cached_members"``), and the check against ``VotingClassifier.predict``,
+which calls every member, still runs. Exits non-zero only when it cannot run.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -47,6 +55,7 @@ sys.path.insert(0, str(HERE))
 from _common import (  # noqa: E402
     REPO,
     RESULTS_DIR,
+    RUNS_DIR,
     load_fitted,
     load_training_subset,
     machine,
@@ -82,6 +91,39 @@ def _tta_text(name: str) -> str:
     if name in ("flip", "flip+shift"):
         return repr(name)
     return f"{name!r} views (tta_select.py)"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(spec: str, card: dict, member, X) -> str:
+    """Name of a member's cached probabilities, from what determines them.
+
+    The member's weights and settings (its whole card, whose ``"sha256"``
+    ``load_pretrained`` checks against the weights, for a shipped or kept
+    network; else the SHA-256 of the ``.joblib`` file ``load_fitted`` read),
+    the test-time augmentation it predicts with (its own or ``--tta``) and
+    the faces ``X``: a change to any of them gives another name, never a
+    stale hit.
+    """
+    if card.get("sha256"):
+        text = json.dumps(card, sort_keys=True, default=str)
+        weights = hashlib.sha256(text.encode()).hexdigest()
+    else:
+        path = Path(spec)
+        if path.suffix != ".joblib":
+            path = RUNS_DIR / spec / "model.joblib"
+        weights = _file_sha256(path)
+    final = member[-1] if hasattr(member, "steps") else member
+    tta = final.get_params().get("tta")
+    faces = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()
+    text = f"{weights}|tta={tta!r}|faces={faces}|{np.shape(X)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def soft_vote(voting, probas) -> np.ndarray:
@@ -149,6 +191,13 @@ def main(argv=None) -> int:
         action="store_true",
         help="also cross-validate a LogisticRegression stack on PublicTest",
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="folder keeping each member's PublicTest probabilities "
+        "(e.g. runs/cache): a member found there does not predict again",
+    )
     args = parser.parse_args(argv)
     try:
         loaded = [load_fitted(spec) for spec in args.runs]
@@ -172,7 +221,32 @@ def main(argv=None) -> int:
     X_few, y_few = load_training_subset(7 * 20, seed=0)
     voting = make_ensemble(dict(zip(stems, members, strict=True)), X_few, y_few)
     t0 = time.time()
-    probas = [m.predict_proba(X_pub) for m in members]  # each member once
+    probas, cached = [], []
+    for spec, stem, member, (_, _, card) in zip(
+        args.runs, stems, members, loaded, strict=True
+    ):
+        path = None
+        if args.cache is not None:
+            path = args.cache / f"{cache_key(spec, card, member, X_pub)}.npy"
+        if path is not None and path.is_file():
+            proba = np.load(path)
+            expected = (len(X_pub), len(member.classes_))
+            if proba.shape != expected:
+                print(
+                    f"ensemble: cannot run: cached probabilities {path} have "
+                    f"shape {proba.shape}, expected {expected}; delete the file",
+                    file=sys.stderr,
+                )
+                return 2
+            probas.append(proba)
+            cached.append(stem)
+            continue
+        probas.append(member.predict_proba(X_pub))  # each member once
+        if path is not None:  # written whole, then renamed: never half a file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.stem + ".partial.npy")
+            np.save(partial, probas[-1])
+            partial.replace(path)
     pred = soft_vote(voting, probas)
     # the vote's own predictions, on a few faces: the shortcut must agree
     few = min(64, len(y_pub))
@@ -214,6 +288,7 @@ def main(argv=None) -> int:
         "n_public_test_faces": len(y_pub),
         "train_seconds": train_seconds,
         "predict_seconds": round(time.time() - t0, 1),
+        "cached_members": cached,
         "final": {**final, "epochs_run": None},
         "epochs": [],
     }

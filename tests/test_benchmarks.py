@@ -610,8 +610,18 @@ def test_ensemble_script_scores_the_soft_vote_of_its_members(
         paths.append(str(path))
         probas.append(clf.predict_proba(X_pub))
     out = tmp_path / "vote.json"
-    assert _script("ensemble").main(["--runs", *paths, "--out", str(out)]) == 0
-    final = json.loads(out.read_text())["final"]
+    cache = tmp_path / "cache"
+    ensemble = _script("ensemble")
+    args = ["--runs", *paths, "--out", str(out), "--cache", str(cache)]
+    assert ensemble.main(args) == 0
+    first = json.loads(out.read_text())
+    assert first["cached_members"] == []
+    assert len(list(cache.glob("*.npy"))) == 2  # one per member
+    assert ensemble.main(args) == 0  # again: both members read from the cache
+    again = json.loads(out.read_text())
+    assert again["cached_members"] == ["m0", "m1"]
+    assert again["final"] == first["final"]
+    final = first["final"]
     vote = np.mean(probas, axis=0).argmax(axis=1)
     assert final["public_test_accuracy"] == pytest.approx(
         np.mean(vote == y_pub), abs=1e-4
@@ -623,6 +633,52 @@ def test_ensemble_script_scores_the_soft_vote_of_its_members(
     assert final["members_disagreement"]["m0 vs m1"] == pytest.approx(
         np.mean(probas[0].argmax(axis=1) != probas[1].argmax(axis=1)), abs=1e-4
     )
+
+
+def test_ensemble_cache_key_changes_with_weights_tta_and_faces(tmp_path):
+    import numpy as np
+
+    from skfer import FERVGGClassifier
+
+    ensemble = _script("ensemble")
+    X = np.zeros((3, 2304), dtype=np.uint8)
+    card = {"sha256": "a" * 64, "params": {"epochs": 70}}
+    own = FERVGGClassifier()
+    key = ensemble.cache_key("run", card, own, X)
+    assert key == ensemble.cache_key("run", dict(card), FERVGGClassifier(), X.copy())
+    assert key != ensemble.cache_key("run", {**card, "sha256": "b" * 64}, own, X)
+    assert key != ensemble.cache_key("run", {**card, "params": {}}, own, X)
+    shifted = FERVGGClassifier(tta="flip+shift")
+    assert key != ensemble.cache_key("run", card, shifted, X)
+    other = X.copy()
+    other[0, 0] = 1
+    assert key != ensemble.cache_key("run", card, own, other)
+    saved = tmp_path / "model.joblib"  # without a card: the file's content
+    saved.write_bytes(b"one")
+    before = ensemble.cache_key(str(saved), {}, own, X)
+    saved.write_bytes(b"two")
+    assert before != ensemble.cache_key(str(saved), {}, own, X)
+
+
+def test_ensemble_refuses_a_cached_file_of_the_wrong_shape(
+    fer2013_dir, tmp_path, monkeypatch, capsys
+):
+    import numpy as np
+
+    monkeypatch.setenv("SKFER_FER2013", str(fer2013_dir / "fer2013.csv.gz"))
+    ensemble = _script("ensemble")
+    common = _script("_common")
+    clf, _, card = common.load_fitted("pretrained:fer2013-vgg")
+    X_pub, _ = common.load_training_subset(None, usage="PublicTest")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    key = ensemble.cache_key("pretrained:fer2013-vgg", card, clf, X_pub)
+    np.save(cache / f"{key}.npy", np.zeros((5, 7)))
+    out = tmp_path / "vote.json"
+    args = ["--runs", "pretrained:fer2013-vgg", "--cache", str(cache)]
+    assert ensemble.main([*args, "--out", str(out)]) == 2
+    assert "have shape (5, 7), expected (3435, 7)" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_tta_candidates_map_to_the_classifiers_tta():
