@@ -93,14 +93,6 @@ def _tta_text(name: str) -> str:
     return f"{name!r} views (tta_select.py)"
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_key(spec: str, card: dict, member, X) -> str:
     """Name of a member's cached probabilities, from what determines them.
 
@@ -111,6 +103,8 @@ def cache_key(spec: str, card: dict, member, X) -> str:
     the faces ``X``: a change to any of them gives another name, never a
     stale hit.
     """
+    from skfer.pretrained import _sha256
+
     if card.get("sha256"):
         text = json.dumps(card, sort_keys=True, default=str)
         weights = hashlib.sha256(text.encode()).hexdigest()
@@ -118,7 +112,7 @@ def cache_key(spec: str, card: dict, member, X) -> str:
         path = Path(spec)
         if path.suffix != ".joblib":
             path = RUNS_DIR / spec / "model.joblib"
-        weights = _file_sha256(path)
+        weights = _sha256(path)
     final = member[-1] if hasattr(member, "steps") else member
     tta = final.get_params().get("tta")
     faces = hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()
