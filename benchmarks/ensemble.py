@@ -203,7 +203,7 @@ def main(argv=None) -> int:
         tta = False if args.tta == "False" else tta_param(args.tta)
     stems = [_stem(spec) for spec in args.runs]
 
-    from skfer.report._training import make_ensemble
+    from skfer._report._training import make_ensemble
 
     X_pub, y_pub = load_training_subset(None, usage="PublicTest")
     members = [estimator for estimator, _, _ in loaded]

@@ -60,15 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     demo.set_defaults(func=_demo)
 
-    from skfer.report import add_evaluate_parser, add_report_parser, add_train_parser
+    from skfer._report import add_evaluate_parser, add_report_parser, add_train_parser
 
     add_report_parser(sub)
     add_train_parser(sub)
     add_evaluate_parser(sub)
 
-    from skfer.faces import add_predict_parser
+    from skfer.faces import _add_predict_parser
 
-    add_predict_parser(sub)
+    _add_predict_parser(sub)
     return parser
 
 

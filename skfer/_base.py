@@ -16,6 +16,7 @@ import weakref
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
@@ -500,7 +501,13 @@ class FERClassifierBase(KerasClassifier):
         return "multiclass" if target_type == "binary" else target_type
 
     # ------------------------------------------------------------- fitting
-    def fit(self, X, y, sample_weight=None, **fit_params) -> FERClassifierBase:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        **fit_params: Any,
+    ) -> FERClassifierBase:
         """Build a new network and train it on ``(X, y)``.
 
         Parameters
@@ -557,7 +564,13 @@ class FERClassifierBase(KerasClassifier):
         BaseWrapper.fit(self, X, y, sample_weight=sample_weight, **fit_params)
         return self
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> FERClassifierBase:
         """Train the current network for one more epoch (no early stopping).
 
         Parameters
@@ -772,7 +785,7 @@ class FERClassifierBase(KerasClassifier):
             total = proba if total is None else total + proba
         return total / len(views)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict the expression class of faces.
 
         Parameters
@@ -787,7 +800,9 @@ class FERClassifierBase(KerasClassifier):
         """
         return super().predict(X)
 
-    def score(self, X, y, sample_weight=None) -> float:
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Accuracy of the predictions on faces with known labels.
 
         Parameters
@@ -806,7 +821,7 @@ class FERClassifierBase(KerasClassifier):
         """
         return super().score(X, y, sample_weight=sample_weight)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of faces.
 
         Parameters

@@ -11,6 +11,7 @@ faces into cross-validation test folds.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_consistent_length
@@ -160,12 +161,17 @@ class MirrorSampler(BaseEstimator):
     ((8, 2304), [0, 1, 2, 3, 0, 1, 2, 3])
     """
 
-    def __init__(self, mode: str = "add", p: float = 0.5, random_state=None):
+    def __init__(
+        self,
+        mode: str = "add",
+        p: float = 0.5,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         self.mode = mode
         self.p = p
         self.random_state = random_state
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MirrorSampler:
         """Validate the parameters and the data; nothing is learned.
 
         Parameters
@@ -187,7 +193,9 @@ class MirrorSampler(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def fit_resample(self, X, y, sample_weight=None):
+    def fit_resample(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> tuple[np.ndarray, ...]:
         """Return the faces with mirrored copies (or random mirrors) and labels.
 
         Parameters

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._base import FERClassifierBase
 from .architectures import (
@@ -20,6 +20,9 @@ from .architectures import build_densenet as _build_densenet
 from .architectures import build_dnn as _build_dnn
 from .architectures import build_resnet as _build_resnet
 from .architectures import build_vgg as _build_vgg
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "FERCNNClassifier",
@@ -219,7 +222,7 @@ class FERCNNClassifier(FERClassifierBase):
         conv_dropout: float = 0.25,
         dense_dropout: float = 0.5,
         activation: str = "relu",
-        optimizer="adam",
+        optimizer: Any = "adam",
         learning_rate: float = 1e-3,
         batch_size: int = 128,
         epochs: int = 30,
@@ -235,12 +238,12 @@ class FERCNNClassifier(FERClassifierBase):
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
         precision: str = "float32",
-        tta: bool | str = False,
+        tta: bool | str | Sequence[tuple[bool, int, int]] = False,
         rescale: float = 1.0 / 255.0,
-        class_weight=None,
-        random_state=None,
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
-        callbacks=None,
+        callbacks: Sequence[Any] | None = None,
         warm_start: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -335,7 +338,7 @@ class FERDNNClassifier(FERClassifierBase):
         hidden_units: Sequence[int] = DNN_UNITS,
         dropout: float = 0.5,
         activation: str = "relu",
-        optimizer="adam",
+        optimizer: Any = "adam",
         learning_rate: float = 1e-3,
         batch_size: int = 128,
         epochs: int = 30,
@@ -351,12 +354,12 @@ class FERDNNClassifier(FERClassifierBase):
         lr_schedule: str | None = None,
         warmup_epochs: int = 0,
         precision: str = "float32",
-        tta: bool | str = False,
+        tta: bool | str | Sequence[tuple[bool, int, int]] = False,
         rescale: float = 1.0 / 255.0,
-        class_weight=None,
-        random_state=None,
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
-        callbacks=None,
+        callbacks: Sequence[Any] | None = None,
         warm_start: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -481,7 +484,7 @@ class FERVGGClassifier(FERClassifierBase):
         block_dropout: float = 0.2,
         dense_dropout: float = 0.5,
         activation: str = "relu",
-        optimizer="adamw",
+        optimizer: Any = "adamw",
         learning_rate: float = 2e-3,
         batch_size: int = 128,
         epochs: int = 60,
@@ -499,10 +502,10 @@ class FERVGGClassifier(FERClassifierBase):
         precision: str = "float32",
         tta: bool | str = True,
         rescale: float = 1.0 / 255.0,
-        class_weight=None,
-        random_state=None,
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
-        callbacks=None,
+        callbacks: Sequence[Any] | None = None,
         warm_start: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -610,7 +613,7 @@ class FERResNetClassifier(FERClassifierBase):
         blocks_per_stage: int = 1,
         dropout: float = 0.3,
         activation: str = "relu",
-        optimizer="adamw",
+        optimizer: Any = "adamw",
         learning_rate: float = 2e-3,
         batch_size: int = 128,
         epochs: int = 60,
@@ -628,10 +631,10 @@ class FERResNetClassifier(FERClassifierBase):
         precision: str = "float32",
         tta: bool | str = True,
         rescale: float = 1.0 / 255.0,
-        class_weight=None,
-        random_state=None,
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
-        callbacks=None,
+        callbacks: Sequence[Any] | None = None,
         warm_start: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -746,7 +749,7 @@ class FERDenseNetClassifier(FERClassifierBase):
         compression: float = 0.5,
         dropout: float = 0.3,
         activation: str = "relu",
-        optimizer="adamw",
+        optimizer: Any = "adamw",
         learning_rate: float = 2e-3,
         batch_size: int = 128,
         epochs: int = 60,
@@ -764,10 +767,10 @@ class FERDenseNetClassifier(FERClassifierBase):
         precision: str = "float32",
         tta: bool | str = True,
         rescale: float = 1.0 / 255.0,
-        class_weight=None,
-        random_state=None,
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
-        callbacks=None,
+        callbacks: Sequence[Any] | None = None,
         warm_start: bool = False,
         **kwargs: Any,
     ) -> None:

@@ -99,7 +99,7 @@ class ONNXModel(_Runner):
     >>> ONNXModel("cnn.onnx").predict(faces)  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike, *, intra_op_threads: int = 0):
+    def __init__(self, path: str | os.PathLike, *, intra_op_threads: int = 0) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -146,7 +146,7 @@ class TFLiteModel(_Runner):
         *,
         classes: Any = None,
         num_threads: int | None = None,
-    ):
+    ) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:

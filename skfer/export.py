@@ -6,8 +6,9 @@ inside, so deployment needs no skfer and no TensorFlow: run an ONNX file with
 ``onnxruntime`` (see :class:`skfer.deploy.ONNXModel`) and a ``.tflite`` file
 with LiteRT / ``tf.lite.Interpreter`` (:class:`skfer.deploy.TFLiteModel`).
 
-Supported estimators: a fitted :class:`~skfer.FERCNNClassifier` or
-:class:`~skfer.FERDNNClassifier`, a pipeline ending in one whose other steps
+Supported estimators: any fitted skfer classifier (the CNN, DNN, VGG,
+ResNet and DenseNet ones, and :func:`skfer.load_pretrained`'s), a pipeline
+ending in one whose other steps
 are samplers (skipped at predict time, like :class:`~skfer.MirrorSampler`),
 and a soft-voting :class:`~sklearn.ensemble.VotingClassifier` of those (its
 weighted average of probabilities is computed inside the exported graph).
@@ -56,8 +57,9 @@ def _members(estimator: Any) -> tuple[list[tuple[Any, float]], np.ndarray]:
             est = steps[-1][1]
         if not isinstance(est, FERClassifierBase):
             raise TypeError(
-                "Expected a FERCNNClassifier/FERDNNClassifier, a pipeline ending in "
-                f"one, or a soft VotingClassifier of them. Got {type(est).__name__}."
+                "Expected a fitted skfer classifier (FERCNNClassifier, "
+                "FERVGGClassifier, ...), a pipeline ending in one, or a soft "
+                f"VotingClassifier of them. Got {type(est).__name__}."
             )
         check_is_fitted(est)
         if est.n_features_in_ != N_PIXELS:

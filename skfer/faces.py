@@ -6,7 +6,7 @@ size, colour or grey, into FER2013-like ``(n, 2304)`` face crops, so that
 ordinary photos. :func:`predict_photos` is the batch API for every face of
 every photo: it returns one row per face (or per photo without a face) with
 its box, label and probabilities, and never fails the whole batch because of
-one bad photo. :func:`add_predict_parser` / :func:`run_predict` are the
+one bad photo. ``_add_predict_parser`` / ``_run_predict`` (private) wire up the
 ``skfer predict`` command; :mod:`skfer.video` does the same for video files.
 
 Face detection uses OpenCV's Haar cascade, shipped inside
@@ -47,10 +47,8 @@ from .datasets._labels import EMOTIONS, IMAGE_SIDE, N_PIXELS
 
 __all__ = [
     "FaceCropper",
-    "add_predict_parser",
     "list_images",
     "predict_photos",
-    "run_predict",
 ]
 
 #: Statuses of :class:`FaceCropper` results that come with a face row.
@@ -834,7 +832,7 @@ def _write_csv(tables: Sequence[Bunch], out: TextIO, *, video: bool) -> None:
             writer.writerow(row)
 
 
-def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
+def _add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``predict`` sub-command to the ``skfer`` command's sub-parsers.
 
     Parameters
@@ -845,14 +843,14 @@ def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
     Returns
     -------
     parser : argparse.ArgumentParser
-        The ``predict`` parser (its ``func`` default is :func:`run_predict`).
+        The ``predict`` parser (its ``func`` default is :func:`_run_predict`).
 
     Examples
     --------
     >>> import argparse
-    >>> from skfer.faces import add_predict_parser
+    >>> from skfer.faces import _add_predict_parser
     >>> parser = argparse.ArgumentParser(prog="skfer")
-    >>> _ = add_predict_parser(parser.add_subparsers(dest="command"))
+    >>> _ = _add_predict_parser(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["predict", "cnn.joblib", "photos/", "--step", "5"])
     >>> args.inputs, args.step, args.faces
     (['photos/'], 5, 'all')
@@ -906,7 +904,7 @@ def add_predict_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--usage", help="FER2013 CSV: keep only this split (e.g. PublicTest)"
     )
-    p.set_defaults(func=run_predict)
+    p.set_defaults(func=_run_predict)
     return p
 
 
@@ -955,8 +953,8 @@ class _open_output:
             self.file.close()
 
 
-def run_predict(args: argparse.Namespace) -> int:
-    """Run ``skfer predict`` (see :func:`add_predict_parser`).
+def _run_predict(args: argparse.Namespace) -> int:
+    """Run ``skfer predict`` (see :func:`_add_predict_parser`).
 
     Parameters
     ----------

@@ -44,7 +44,9 @@ def _fer_estimators(obj: Any, _depth: int = 0):
             yield from _fer_estimators(value, _depth + 1)
 
 
-def save_model(estimator: BaseEstimator, path: str | os.PathLike, **kwargs) -> Path:
+def save_model(
+    estimator: BaseEstimator, path: str | os.PathLike, **kwargs: Any
+) -> Path:
     """Save a fitted estimator atomically with joblib.
 
     Parameters
@@ -144,7 +146,8 @@ def _check_fitted_fer(obj: Any, *, source: str) -> None:
     if not found:
         raise ValueError(
             f"{source} holds no skfer classifier (got {type(obj).__name__}); "
-            "expected a fitted FERCNNClassifier/FERDNNClassifier or a fitted "
+            "expected a fitted skfer classifier (FERCNNClassifier, FERVGGClassifier, "
+            "...) or a fitted "
             "pipeline, ensemble or search holding one."
         )
     if not any(est.__sklearn_is_fitted__() for est in found):

@@ -23,9 +23,12 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._base import FERClassifierBase
 
 __all__ = ["list_pretrained", "load_pretrained"]
 
@@ -121,7 +124,7 @@ def load_pretrained(
     name: str | os.PathLike = "fer2013-vgg",
     *,
     weights: str | os.PathLike | None = None,
-):
+) -> FERClassifierBase:
     """Return a fitted classifier with weights trained on FER2013.
 
     Parameters
@@ -142,8 +145,9 @@ def load_pretrained(
 
     Returns
     -------
-    estimator : FERVGGClassifier or FERResNetClassifier
-        The class the card names; a fitted estimator (``predict``,
+    estimator : FERClassifierBase
+        The skfer classifier the card names (:class:`~skfer.FERVGGClassifier`
+        for the shipped network); a fitted estimator (``predict``,
         ``predict_proba``, ``score``, inspection displays, export,
         ``save_model``), in float32, with
         ``history_`` the per-epoch training curve of the run that made it.

@@ -25,10 +25,10 @@ from PIL import Image  # noqa: E402
 from skfer.datasets import EMOTIONS  # noqa: E402
 from skfer.faces import (  # noqa: E402
     FaceCropper,
-    add_predict_parser,
+    _add_predict_parser,
+    _run_predict,
     list_images,
     predict_photos,
-    run_predict,
 )
 from skfer.video import iter_video_frames, predict_video  # noqa: E402
 
@@ -506,11 +506,11 @@ def test_video_errors(tmp_path, model):
 
 
 def cli(argv):
-    """Parse like `skfer` does (add_predict_parser), then run_predict."""
+    """Parse like `skfer` does (_add_predict_parser), then _run_predict."""
     parser = argparse.ArgumentParser(prog="skfer")
-    add_predict_parser(parser.add_subparsers(dest="command", required=True))
+    _add_predict_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    assert args.func is run_predict
+    assert args.func is _run_predict
     return args.func(args)
 
 

@@ -1,4 +1,4 @@
-"""Tests of skfer.report: the report, train and evaluate commands."""
+"""Tests of skfer._report: the report, train and evaluate commands."""
 
 import argparse
 import inspect
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import skfer.__main__
-from skfer.report import (
+from skfer._report import (
     add_evaluate_parser,
     add_report_parser,
     add_train_parser,
@@ -171,7 +171,7 @@ def test_train_modern_network_on_synthetic_faces(tmp_path, name, cls, size):
 
 def test_make_estimator_resnet_on_fer2013_keeps_the_recipe():
     from skfer import FERDenseNetClassifier, FERResNetClassifier
-    from skfer.report._training import make_estimator
+    from skfer._report._training import make_estimator
 
     est = make_estimator("resnet", synthetic=False, epochs=3, seed=5)
     assert isinstance(est, FERResNetClassifier)

@@ -37,6 +37,7 @@ PUBLIC_MODULES = (
     "skfer.deploy",
     "skfer.distributed",
     "skfer.export",
+    "skfer.faces",
     "skfer.inspection",
     "skfer.video",
 )

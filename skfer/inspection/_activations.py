@@ -27,8 +27,8 @@ def layer_activations(
     Parameters
     ----------
     estimator : estimator or keras.Model
-        A fitted :class:`~skfer.FERCNNClassifier` or
-        :class:`~skfer.FERDNNClassifier`, a pipeline ending in one whose other
+        A fitted skfer classifier (:class:`~skfer.FERCNNClassifier`,
+        :class:`~skfer.FERVGGClassifier`, ...), a pipeline ending in one whose other
         steps are samplers, or a network from :mod:`skfer.architectures`.
     X : array-like of shape (n_samples, 2304) or (n_samples, 48, 48)
         Faces as raw grey levels 0..255 (one face may be given as (2304,)).

@@ -187,8 +187,8 @@ class TrainingCurvesDisplay:
         Parameters
         ----------
         estimators : estimator, list of estimators or dict of name to estimator
-            Fitted :class:`~skfer.FERCNNClassifier` /
-            :class:`~skfer.FERDNNClassifier` (or pipelines ending in one):
+            Fitted skfer classifiers (:class:`~skfer.FERCNNClassifier`,
+            :class:`~skfer.FERVGGClassifier`, ...; or pipelines ending in one):
             their ``history_`` is drawn. Validation curves need a validation
             set during fit (``validation_fraction > 0`` or
             ``validation_data``).

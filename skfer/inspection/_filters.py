@@ -92,8 +92,9 @@ def filter_patterns(
     Parameters
     ----------
     estimator : estimator or keras.Model
-        A fitted :class:`~skfer.FERCNNClassifier` or
-        :class:`~skfer.FERDNNClassifier` (its "filters" are then the units of
+        A fitted skfer classifier (:class:`~skfer.FERCNNClassifier`,
+        :class:`~skfer.FERVGGClassifier`, ...; for
+        :class:`~skfer.FERDNNClassifier` the "filters" are the units of
         a dense layer), a pipeline ending in one whose other steps are
         samplers, or a network from :mod:`skfer.architectures`.
     layer : str, int or None, default=None

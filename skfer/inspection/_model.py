@@ -69,11 +69,10 @@ def resolve_model(estimator: Any) -> Any:
     Parameters
     ----------
     estimator : estimator or keras.Model
-        A fitted :class:`~skfer.FERCNNClassifier` or
-        :class:`~skfer.FERDNNClassifier`, a (imbalanced-learn or scikit-learn)
-        pipeline ending in one whose other steps are samplers, or a
-        ``keras.Model`` built by :func:`~skfer.architectures.build_cnn` /
-        :func:`~skfer.architectures.build_dnn`.
+        A fitted skfer classifier (:class:`~skfer.FERCNNClassifier`,
+        :class:`~skfer.FERVGGClassifier`, ...), a (imbalanced-learn or
+        scikit-learn) pipeline ending in one whose other steps are samplers,
+        or a ``keras.Model`` built by a :mod:`skfer.architectures` function.
 
     Returns
     -------

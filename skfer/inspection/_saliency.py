@@ -48,8 +48,9 @@ class SaliencyExplainer:
     Parameters
     ----------
     estimator : estimator or keras.Model
-        A fitted :class:`~skfer.FERCNNClassifier` or
-        :class:`~skfer.FERDNNClassifier` (Grad-CAM: CNN only), a pipeline
+        A fitted skfer classifier (:class:`~skfer.FERCNNClassifier`,
+        :class:`~skfer.FERVGGClassifier`, ...; Grad-CAM: convolutional
+        networks only, not :class:`~skfer.FERDNNClassifier`), a pipeline
         ending in one whose other steps are samplers such as
         :class:`~skfer.MirrorSampler` (the identity at predict time), or a
         network from :mod:`skfer.architectures`. The classifier's ``tta``

@@ -185,8 +185,8 @@ class SaliencyDisplay:
         Parameters
         ----------
         estimator : estimator or keras.Model
-            A fitted :class:`~skfer.FERCNNClassifier` (all methods) or
-            :class:`~skfer.FERDNNClassifier` (gradient and SmoothGrad), or a
+            A fitted skfer classifier (convolutional ones: all methods;
+            :class:`~skfer.FERDNNClassifier`: gradient and SmoothGrad), or a
             pipeline ending in one whose other steps are samplers.
         X : array-like of shape (n_faces, 2304) or (n_faces, 48, 48)
             The faces to show (one row each), raw grey levels 0..255.

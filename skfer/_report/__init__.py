@@ -4,6 +4,10 @@ It composes the library (datasets, classifiers, ensembles, inspection,
 persistence) and holds no model logic of its own. The command-line side is
 :func:`add_report_parser`, :func:`add_train_parser` and
 :func:`add_evaluate_parser`, wired into ``skfer.__main__``.
+
+Private: the supported interface is the ``skfer report``, ``skfer train``
+and ``skfer evaluate`` commands (see the command-line page of the
+documentation); the Python names here may change without notice.
 """
 
 from ._cli import add_evaluate_parser, add_report_parser, add_train_parser
