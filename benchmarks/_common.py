@@ -114,11 +114,28 @@ def holdout_split(y: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarra
     return np.sort(fit), np.sort(held)
 
 
+def run_model_file(run: str) -> Path:
+    """Where ``accuracy.py`` saved the fitted model of run ``run``.
+
+    A finished run's results file names it (``"model_file"``, relative to the
+    repository), wherever ``--checkpoint`` put it; without one (an unfinished
+    run, or none at all) the default place, ``runs/accuracy/<run>/model.joblib``.
+    """
+    import json
+
+    result = RESULTS_DIR / "accuracy" / f"{run}.json"
+    try:
+        model_file = json.loads(result.read_text()).get("model_file")
+    except (OSError, ValueError, AttributeError):
+        model_file = None
+    return REPO / model_file if model_file else RUNS_DIR / run / "model.joblib"
+
+
 def load_fitted(spec: str):
     """A fitted classifier, what it is (text) and its card (``{}`` if none).
 
     ``spec`` is ``pretrained:NAME`` (shipped with skfer), a run of
-    ``accuracy.py`` (its ``runs/accuracy/<run>/model.joblib`` if this checkout
+    ``accuracy.py`` (its saved model, :func:`run_model_file`, if this checkout
     trained it, else its weights kept in ``benchmarks/models/<run>.json``), or
     the path of a ``.joblib`` file. Raises FileNotFoundError or ValueError
     naming what is missing.
@@ -140,7 +157,7 @@ def load_fitted(spec: str):
         if not path.is_file():
             raise FileNotFoundError(f"no saved model at {path}")
         return load_model(path), f"`{path}`", {}
-    run_model = RUNS_DIR / spec / "model.joblib"
+    run_model = run_model_file(spec)
     if run_model.is_file():
         return load_model(run_model), f"run `{spec}`", {}
     card_file = MODELS_DIR / f"{spec.replace('-', '_')}.json"

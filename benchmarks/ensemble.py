@@ -1,7 +1,8 @@
 """Soft-voting ensembles of fitted networks, scored on PublicTest.
 
 Each member is a run of ``benchmarks/accuracy.py`` (its
-``runs/accuracy/<run>/model.joblib`` when this checkout trained it, else its
+``runs/accuracy/<run>/model.joblib``, or wherever its ``--checkpoint`` put it
+as its results file records, when this checkout trained it, else its
 float16 weights kept in ``benchmarks/models/`` by ``make_pretrained.py --out
 benchmarks/models``), a shipped network (``pretrained:fer2013-vgg``) or a
 ``.joblib`` file. The script averages the members' PublicTest class
@@ -55,10 +56,10 @@ sys.path.insert(0, str(HERE))
 from _common import (  # noqa: E402
     REPO,
     RESULTS_DIR,
-    RUNS_DIR,
     load_fitted,
     load_training_subset,
     machine,
+    run_model_file,
 )
 from accuracy import _final_metrics, _write_json  # noqa: E402
 from tta import _stem  # noqa: E402
@@ -111,7 +112,7 @@ def cache_key(spec: str, card: dict, member, X) -> str:
     else:
         path = Path(spec)
         if path.suffix != ".joblib":
-            path = RUNS_DIR / spec / "model.joblib"
+            path = run_model_file(spec)
         weights = _sha256(path)
     final = member[-1] if hasattr(member, "steps") else member
     tta = final.get_params().get("tta")

@@ -1,7 +1,8 @@
 """Package a network trained by ``benchmarks/accuracy.py`` as a pretrained model.
 
 Reads the fitted estimator that ``accuracy.py`` saved for run ``--run``
-(``runs/accuracy/<run>/model.joblib``) and its result file
+(``runs/accuracy/<run>/model.joblib``, or the ``"model_file"`` its result
+file names when ``--checkpoint`` put it elsewhere) and its result file
 (``benchmarks/results/accuracy/<run>.json``), writes its weights as float16
 to ``skfer/_weights/<file>.npz`` and a card ``<file>.json`` (hyper-parameters
 in float32 precision, SHA-256, the training command and result file, the
@@ -31,7 +32,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import MODELS_DIR, REPO, RESULTS_DIR, load_training_subset  # noqa: E402
+from _common import (  # noqa: E402
+    MODELS_DIR,
+    REPO,
+    RESULTS_DIR,
+    load_training_subset,
+    run_model_file,
+)
 
 WEIGHTS_DIR = REPO / "skfer" / "_weights"
 
@@ -51,7 +58,7 @@ def main(argv=None) -> int:
     if args.name is None:
         args.name = "fer2013-vgg" if args.out == WEIGHTS_DIR else args.run
     result_file = RESULTS_DIR / "accuracy" / f"{args.run}.json"
-    model_file = REPO / "runs" / "accuracy" / args.run / "model.joblib"
+    model_file = run_model_file(args.run)
     for path in (result_file, model_file):
         if not path.is_file():
             print(f"make_pretrained: cannot run: {path} not found", file=sys.stderr)

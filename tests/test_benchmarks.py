@@ -175,6 +175,29 @@ def test_a_kept_run_loads_from_benchmarks_models(tmp_path, monkeypatch, expressi
         common.load_fitted("tiny-run")
 
 
+def test_a_run_checkpointed_elsewhere_is_found_by_name(tmp_path, monkeypatch):
+    """``--checkpoint DIR`` runs: the results file says where the model is."""
+    import json
+
+    common = _script("_common")
+    monkeypatch.setattr(common, "REPO", tmp_path)
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(common, "RUNS_DIR", tmp_path / "runs")
+    (tmp_path / "results" / "accuracy").mkdir(parents=True)
+    # no results file, or one without "model_file": the default place
+    assert common.run_model_file("r") == tmp_path / "runs" / "r" / "model.joblib"
+    result = tmp_path / "results" / "accuracy" / "r.json"
+    result.write_text(json.dumps({"final": None}))
+    assert common.run_model_file("r") == tmp_path / "runs" / "r" / "model.joblib"
+    result.write_text("{not json")
+    assert common.run_model_file("r") == tmp_path / "runs" / "r" / "model.joblib"
+    # a finished run records its model file, relative to the repository
+    result.write_text(json.dumps({"model_file": "keep/r/model.joblib"}))
+    assert common.run_model_file("r") == tmp_path / "keep" / "r" / "model.joblib"
+    with pytest.raises(FileNotFoundError, match="keep/r/model.joblib"):
+        common.load_fitted("r")
+
+
 def test_ensemble_script_refuses_a_missing_member(capsys):
     ensemble = _script("ensemble")
     assert ensemble.main(["--runs", "pretrained:fer2013-vgg", "no-such-run"]) == 2
