@@ -194,7 +194,7 @@ def test_a_run_checkpointed_elsewhere_is_found_by_name(tmp_path, monkeypatch):
     # a finished run records its model file, relative to the repository
     result.write_text(json.dumps({"model_file": "keep/r/model.joblib"}))
     assert common.run_model_file("r") == tmp_path / "keep" / "r" / "model.joblib"
-    with pytest.raises(FileNotFoundError, match="keep/r/model.joblib"):
+    with pytest.raises(FileNotFoundError, match=r"keep/r/model\.joblib"):
         common.load_fitted("r")
 
 
