@@ -170,7 +170,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     probas = view_probabilities(estimator, X_held, views)
     seconds = round(time.perf_counter() - t0, 1)
-    ckpt = Path(spec).parent if by_file else RUNS_DIR / args.run
+    # beside the run's saved model, wherever --checkpoint put it
+    model_file = run.get("model_file")
+    ckpt = (REPO / model_file).parent if model_file else RUNS_DIR / name
     if ckpt.is_dir():
         np.savez_compressed(
             ckpt / "holdout_views.npz",
