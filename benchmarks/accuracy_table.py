@@ -4,7 +4,10 @@ Each finished run of ``benchmarks/accuracy.py`` (and each ensemble of
 ``benchmarks/ensemble.py``) is one row: what was trained, its PublicTest
 accuracy, per-class recall of the weakest and strongest classes, epochs,
 training minutes and machine, linked to its result file. Runs still going
-are listed with their latest epoch, marked as such.
+(no ``"final"`` in their file yet) are printed with their latest epoch,
+marked as such, but never written to the README: their files are not
+committed until the run ends, so a README row would link to nothing in a
+clone.
 
 Training minutes count every network a row's accuracy rests on: a run
 fine-tuned from another (``--init-from``) or distilled from a teacher
@@ -14,6 +17,7 @@ among its members and their sources once.
 
     .venv/bin/python benchmarks/accuracy_table.py          # print the table
     .venv/bin/python benchmarks/accuracy_table.py --write  # update README.md
+                                                           # (finished runs)
 
 ``--write`` replaces what stands between the README's
 ``<!-- accuracy-table:start -->`` and ``<!-- accuracy-table:end -->``
@@ -199,9 +203,19 @@ def _row(path: Path) -> tuple[float, str]:
     return final["public_test_accuracy"], text
 
 
-def table() -> str:
-    """The markdown table, best PublicTest accuracy first."""
-    rows = sorted((_row(p) for p in sorted(RESULTS.glob("*.json"))), reverse=True)
+def _finished(path: Path) -> bool:
+    return json.loads(path.read_text()).get("final") is not None
+
+
+def table(*, finished_only: bool = False) -> str:
+    """The markdown table, best PublicTest accuracy first.
+
+    ``finished_only`` leaves out the runs still going.
+    """
+    paths = sorted(RESULTS.glob("*.json"))
+    if finished_only:
+        paths = [p for p in paths if _finished(p)]
+    rows = sorted((_row(p) for p in paths), reverse=True)
     head = [
         "| run | what | PublicTest accuracy | recall: worst, best class "
         "| minutes to 0.60 | epochs | training minutes | machine |",
@@ -211,18 +225,22 @@ def table() -> str:
 
 
 def updated_readme(text: str) -> str:
-    """``text`` (the README) with the table between the markers replaced."""
+    """``text`` (the README) with the table of finished runs between the markers."""
     try:
         before, rest = text.split(START, 1)
         _, after = rest.split(END, 1)
     except ValueError:
         raise ValueError(f"README.md lacks the markers {START} ... {END}") from None
-    return f"{before}{START}\n{table()}\n{END}{after}"
+    return f"{before}{START}\n{table(finished_only=True)}\n{END}{after}"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="update README.md")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="update README.md (finished runs only)",
+    )
     args = parser.parse_args(argv)
     if args.write:
         README.write_text(updated_readme(README.read_text()))

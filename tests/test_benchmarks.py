@@ -30,7 +30,28 @@ def test_readme_table_is_made_from_the_result_files():
         "`python benchmarks/accuracy_table.py --write`"
     )
     for path in table.RESULTS.glob("*.json"):
-        assert path.stem in readme
+        if json.loads(path.read_text()).get("final") is not None:
+            assert path.stem in readme
+
+
+def test_readme_table_leaves_out_runs_still_going(tmp_path, monkeypatch):
+    table = _script("accuracy_table")
+    done = table.RESULTS / "resnet64-bf16-e60-s17.json"
+    state = json.loads(done.read_text())
+    (tmp_path / done.name).write_text(json.dumps(state))
+    state.update(name="still-going", final=None)
+    state["epochs"] = state["epochs"][:3]
+    (tmp_path / "still-going.json").write_text(json.dumps(state))
+    monkeypatch.setattr(table, "RESULTS", tmp_path)
+
+    printed = table.table()
+    assert "running: " in printed and "still-going" in printed
+    assert "3 of 60" in printed
+    readme = f"intro\n{table.START}\nold\n{table.END}\nrest\n"
+    written = table.updated_readme(readme)
+    assert "still-going" not in written and "running: " not in written
+    assert "[resnet64-bf16-e60-s17](" in written
+    assert written.startswith("intro\n") and written.endswith("\nrest\n")
 
 
 def test_minutes_to_target_reads_the_first_epoch_at_target():
