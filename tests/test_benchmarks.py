@@ -738,3 +738,134 @@ def test_tta_candidates_map_to_the_classifiers_tta():
         select.tta_param("flip+everything")
     ensemble = _script("ensemble")
     assert ensemble._tta_text("flip+grid") == "'flip+grid' views (tta_select.py)"
+
+
+def _fake_step_scripts(folder):
+    """A script that writes its first argument (counting its calls), one that fails."""
+    folder.mkdir()
+    (folder / "make.py").write_text(
+        "import json, pathlib, sys\n"
+        "out = pathlib.Path(sys.argv[1])\n"
+        "calls = pathlib.Path('calls.txt')\n"
+        "done = calls.read_text() if calls.exists() else ''\n"
+        "calls.write_text(done + out.name + '\\n')\n"
+        "final = None if len(sys.argv) > 2 else {'public_test_accuracy': 0.7}\n"
+        "out.parent.mkdir(parents=True, exist_ok=True)\n"
+        "out.write_text(json.dumps({'final': final}))\n"
+    )
+    (folder / "fail.py").write_text("import sys\nsys.exit(3)\n")
+    return folder
+
+
+def test_plan_runs_its_steps_in_order_and_resumes_past_done_ones(tmp_path):
+    plan_mod = _script("plan")
+    scripts = _fake_step_scripts(tmp_path / "scripts")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    plan = {
+        "name": "p",
+        "steps": [
+            {"script": "make.py", "args": ["r/a.json"], "creates": "r/a.json"},
+            {"script": "make.py", "args": ["r/b.json"], "creates": "r/b.json"},
+        ],
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(plan))
+    plan = plan_mod.read_plan(path, scripts=scripts)
+    said = []
+    run = dict(repo=repo, scripts=scripts, logs=tmp_path / "logs", echo=said.append)
+
+    assert plan_mod.run_plan(plan, **run) == 0
+    assert (repo / "calls.txt").read_text() == "a.json\nb.json\n"
+    assert (tmp_path / "logs" / "p-1-make.log").exists()
+
+    (repo / "r" / "b.json").write_text(json.dumps({"final": None}))  # still going
+    said.clear()
+    assert plan_mod.run_plan(plan, **run) == 0
+    assert (repo / "calls.txt").read_text() == "a.json\nb.json\nb.json\n"
+    assert said[0] == "step 1 (make.py): done, r/a.json"
+
+
+def test_plan_stops_at_a_step_that_fails_or_leaves_its_file_unfinished(tmp_path):
+    plan_mod = _script("plan")
+    scripts = _fake_step_scripts(tmp_path / "scripts")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run = dict(repo=repo, scripts=scripts, logs=tmp_path / "logs")
+    said = []
+    failing = {
+        "name": "f",
+        "steps": [
+            {"script": "fail.py", "creates": "r/x.json"},
+            {"script": "make.py", "args": ["r/y.json"], "creates": "r/y.json"},
+        ],
+    }
+    assert plan_mod.run_plan(failing, echo=said.append, **run) == 1
+    assert "exit status 3" in said[-1] and "f-1-fail.log" in said[-1]
+    assert not (repo / "calls.txt").exists()  # the second step never ran
+
+    unfinished = {
+        "name": "u",
+        "steps": [
+            {"script": "make.py", "args": ["r/z.json", "unfinished"],
+             "creates": "r/z.json"},
+        ],
+    }  # fmt: skip
+    said.clear()
+    assert plan_mod.run_plan(unfinished, echo=said.append, **run) == 1
+    assert "ended without r/z.json done" in said[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "not JSON (line 1)"),
+        ('{"steps": []}', '"name" string'),
+        ('{"name": "n", "steps": []}', '"steps" must be a non-empty list'),
+        ('{"name": "n", "steps": [{"script": "nope.py", "creates": "a"}]}',
+         "step 1: no script 'nope.py'"),
+        ('{"name": "n", "steps": [{"script": "tta.py", "args": "--model x", '
+         '"creates": "a"}]}', '"args" must be a list of strings'),
+        ('{"name": "n", "steps": [{"script": "tta.py", "creates": "/abs.json"}]}',
+         '"creates" must be a path relative'),
+        ('{"name": "n", "steps": [{"script": "tta.py", "creates": "../a.json"}]}',
+         "leaves the repository"),
+    ],
+)  # fmt: skip
+def test_plan_refuses_a_malformed_plan_before_running_anything(tmp_path, text, message):
+    plan_mod = _script("plan")
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=r"bad\.json") as info:
+        plan_mod.read_plan(path)
+    assert message in str(info.value)
+
+
+def test_committed_plans_name_real_scripts_and_result_files():
+    plan_mod = _script("plan")
+    plans = sorted((REPO / "benchmarks" / "plans").glob("*.json"))
+    assert plans
+    for path in plans:
+        plan = plan_mod.read_plan(path)
+        assert path.stem == plan["name"]
+        first = plan["steps"][0]
+        assert first["script"] == "accuracy.py"
+        assert first["args"][first["args"].index("--name") + 1] == plan["name"]
+        assert first["creates"] == f"benchmarks/results/accuracy/{plan['name']}.json"
+
+
+def test_plan_refuses_a_second_run_of_the_same_plan(tmp_path, capsys):
+    import fcntl
+
+    plan_mod = _script("plan")
+    path = tmp_path / "busy.json"
+    path.write_text(
+        json.dumps({"name": "busy", "steps": [{"script": "tta.py", "creates": "x"}]})
+    )
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with (logs / "busy.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert plan_mod.main([str(path), "--logs", str(logs)]) == 2
+    assert "busy is already running" in capsys.readouterr().err
+    assert not list(logs.glob("busy-*.log"))  # nothing ran
