@@ -26,7 +26,10 @@ command again after an interruption and it resumes from the next epoch, with
 the time already spent carried over; the learning-rate schedule follows the
 optimiser's step count, so it continues on the same curve (the shuffling
 order restarts from its seed, and ``study-*`` early stopping restarts its
-patience). ``--fresh`` starts again.
+patience). ``--fresh`` starts again. A run holds a lock on its checkpoint
+folder (``.lock`` in it) while it goes: a second run on the same checkpoint,
+started by hand or by ``plan.py``, is refused (exit status 2) instead of
+writing over the first one's files.
 
 ``--param KEY=VALUE`` (repeatable) changes one of the classifier's parameters
 for an ablation of the recipe, e.g. ``--param random_shift=0`` or
@@ -82,6 +85,7 @@ Exits non-zero only when it cannot run.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -503,6 +507,19 @@ def main(argv=None) -> int:
     ckpt_dir = args.checkpoint or RUNS_DIR / name
     if str(ckpt_dir).lower() == "none":
         ckpt_dir = None
+    if ckpt_dir is not None:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        # held open until the process ends, when the system releases it
+        args.lock = (ckpt_dir / ".lock").open("w")
+        try:
+            fcntl.flock(args.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(
+                f"accuracy: {ckpt_dir} is in use by another run (its .lock is "
+                "held); wait for it to end or stop it first",
+                file=sys.stderr,
+            )
+            return 2
 
     try:
         X, y = load_training_subset(args.n_train, seed=args.seed)
@@ -572,8 +589,14 @@ def main(argv=None) -> int:
             return 2
         config["swa"] = True
     state, resume_from = None, None
-    if args.fresh and ckpt_dir is not None and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)
+    if args.fresh and ckpt_dir is not None:
+        for entry in ckpt_dir.iterdir():  # all but the lock this run holds
+            if entry.name == ".lock":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     if ckpt_dir is not None and (ckpt_dir / "state.json").is_file():
         saved = json.loads((ckpt_dir / "state.json").read_text())
         if saved.get("config") != json.loads(json.dumps(config)):

@@ -33,8 +33,9 @@ default, one file per step, appended to)::
 A plan file that cannot be read, or a step without a known script, a list
 of string arguments or a ``creates`` path inside the repository, is refused
 before anything runs (exit status 2); so is a second run of a plan while
-one is going (a lock file beside the logs). A training started by hand,
-outside this script, is not seen: do not run its plan beside it.
+one is going (a lock file beside the logs). A training step whose
+checkpoint another run of ``accuracy.py`` holds (one started by hand, say)
+is refused by ``accuracy.py`` itself, which stops the plan.
 """
 
 from __future__ import annotations

@@ -869,3 +869,24 @@ def test_plan_refuses_a_second_run_of_the_same_plan(tmp_path, capsys):
         assert plan_mod.main([str(path), "--logs", str(logs)]) == 2
     assert "busy is already running" in capsys.readouterr().err
     assert not list(logs.glob("busy-*.log"))  # nothing ran
+
+
+def test_accuracy_refuses_a_checkpoint_another_run_holds(tmp_path):
+    import fcntl
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "state.json").write_text('{"kept": true}')
+    cmd = [
+        sys.executable, str(REPO / "benchmarks" / "accuracy.py"),
+        "--recipe", "vgg", "--n-train", "50", "--epochs", "1", "--fresh",
+        "--out", str(tmp_path / "run.json"), "--checkpoint", str(ckpt),
+    ]  # fmt: skip
+    with (ckpt / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        busy = subprocess.run(cmd, capture_output=True, timeout=120)
+    assert busy.returncode == 2
+    assert b"is in use by another run" in busy.stderr
+    # refused before --fresh could clear the other run's files
+    assert (ckpt / "state.json").read_text() == '{"kept": true}'
+    assert not (tmp_path / "run.json").exists()
