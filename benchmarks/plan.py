@@ -30,6 +30,9 @@ default, one file per step, appended to)::
     .venv/bin/python benchmarks/plan.py benchmarks/plans/NAME.json --list
     nohup .venv/bin/python benchmarks/plan.py benchmarks/plans/NAME.json &
 
+Given several plan files, it runs them one after the other, stopping at the
+first that does not finish.
+
 A plan file that cannot be read, or a step without a known script, a list
 of string arguments or a ``creates`` path inside the repository, is refused
 before anything runs (exit status 2); so is a second run of a plan while
@@ -139,36 +142,50 @@ def run_plan(
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv=None, *, repo: Path = REPO, scripts: Path = HERE) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("plan", type=Path, help="the plan's JSON file")
+    parser.add_argument(
+        "plans", type=Path, nargs="+", help="plan files, run one after the other"
+    )
     parser.add_argument(
         "--list", action="store_true", help="say which steps are done; run nothing"
     )
     parser.add_argument("--logs", type=Path, default=LOGS, help="folder of step logs")
     args = parser.parse_args(argv)
     try:
-        plan = read_plan(args.plan)
+        plans = [read_plan(path, scripts=scripts) for path in args.plans]
     except ValueError as exc:
         print(f"plan: {exc}", file=sys.stderr)
         return 2
     if args.list:
-        for i, step in enumerate(plan["steps"], 1):
-            state = "done" if is_done(REPO / step["creates"]) else "to run"
-            print(f"step {i} ({step['script']}): {state}, {step['creates']}")
+        for plan in plans:
+            for i, step in enumerate(plan["steps"], 1):
+                state = "done" if is_done(repo / step["creates"]) else "to run"
+                print(f"{plan['name']} step {i} ({step['script']}): {state}, "
+                      f"{step['creates']}")  # fmt: skip
         return 0
     args.logs.mkdir(parents=True, exist_ok=True)
-    lock_file = args.logs / f"{plan['name']}.lock"
-    with lock_file.open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(
-                f"plan: {plan['name']} is already running ({lock_file})",
-                file=sys.stderr,
+    for plan in plans:
+        lock_file = args.logs / f"{plan['name']}.lock"
+        with lock_file.open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(
+                    f"plan: {plan['name']} is already running ({lock_file})",
+                    file=sys.stderr,
+                )
+                return 2
+            code = run_plan(
+                plan,
+                repo=repo,
+                scripts=scripts,
+                logs=args.logs,
+                echo=lambda m: print(m, flush=True),
             )
-            return 2
-        return run_plan(plan, logs=args.logs, echo=lambda m: print(m, flush=True))
+        if code != 0:
+            return code
+    return 0
 
 
 if __name__ == "__main__":

@@ -890,3 +890,32 @@ def test_accuracy_refuses_a_checkpoint_another_run_holds(tmp_path):
     # refused before --fresh could clear the other run's files
     assert (ckpt / "state.json").read_text() == '{"kept": true}'
     assert not (tmp_path / "run.json").exists()
+
+
+def test_plans_given_together_run_in_order_and_stop_at_a_failure(tmp_path, capsys):
+    plan_mod = _script("plan")
+    scripts = _fake_step_scripts(tmp_path / "scripts")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    steps = {
+        "first": [{"script": "make.py", "args": ["r/1.json"], "creates": "r/1.json"}],
+        "broken": [{"script": "fail.py", "creates": "r/2.json"}],
+        "last": [{"script": "make.py", "args": ["r/3.json"], "creates": "r/3.json"}],
+    }
+    paths = []
+    for name, plan_steps in steps.items():
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps({"name": name, "steps": plan_steps}))
+    argv = [*map(str, paths), "--logs", str(tmp_path / "logs")]
+
+    assert plan_mod.main(argv, repo=repo, scripts=scripts) == 1
+    assert (repo / "calls.txt").read_text() == "1.json\n"  # "last" never ran
+    assert "plan first: all 1 steps done" in capsys.readouterr().out
+
+    assert plan_mod.main([*argv, "--list"], repo=repo, scripts=scripts) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed == [
+        "first step 1 (make.py): done, r/1.json",
+        "broken step 1 (fail.py): to run, r/2.json",
+        "last step 1 (make.py): to run, r/3.json",
+    ]
