@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import platform
@@ -42,6 +43,20 @@ from bench_data import find_data  # noqa: E402  (the data lookup of bench_data)
 #: Parameters of the study's networks for 7 classes (checked by the builders).
 CNN_PARAMS = 4_087_323
 DNN_PARAMS = 5_447_687
+
+
+def hold_lock(path: Path):
+    """``path`` opened and locked for this process alone, or None if another holds it.
+
+    The lock lasts until the returned file is closed or the process ends.
+    """
+    lock = Path(path).open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
 
 
 def loadavg() -> list[float]:

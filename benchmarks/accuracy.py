@@ -85,7 +85,6 @@ Exits non-zero only when it cannot run.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
@@ -101,6 +100,7 @@ from _common import (  # noqa: E402
     REPO,
     RESULTS_DIR,
     RUNS_DIR,
+    hold_lock,
     holdout_split,
     load_fitted,
     load_training_subset,
@@ -510,10 +510,8 @@ def main(argv=None) -> int:
     if ckpt_dir is not None:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         # held open until the process ends, when the system releases it
-        args.lock = (ckpt_dir / ".lock").open("w")
-        try:
-            fcntl.flock(args.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        args.lock = hold_lock(ckpt_dir / ".lock")
+        if args.lock is None:
             print(
                 f"accuracy: {ckpt_dir} is in use by another run (its .lock is "
                 "held); wait for it to end or stop it first",

@@ -44,7 +44,6 @@ is refused by ``accuracy.py`` itself, which stops the plan.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import subprocess
 import sys
@@ -54,6 +53,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 LOGS = REPO / "runs" / "logs"
+sys.path.insert(0, str(HERE))
+
+from _common import hold_lock  # noqa: E402
 
 
 def read_plan(path: Path, *, scripts: Path = HERE) -> dict:
@@ -167,15 +169,14 @@ def main(argv=None, *, repo: Path = REPO, scripts: Path = HERE) -> int:
     args.logs.mkdir(parents=True, exist_ok=True)
     for plan in plans:
         lock_file = args.logs / f"{plan['name']}.lock"
-        with lock_file.open("w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                print(
-                    f"plan: {plan['name']} is already running ({lock_file})",
-                    file=sys.stderr,
-                )
-                return 2
+        lock = hold_lock(lock_file)
+        if lock is None:
+            print(
+                f"plan: {plan['name']} is already running ({lock_file})",
+                file=sys.stderr,
+            )
+            return 2
+        with lock:
             code = run_plan(
                 plan,
                 repo=repo,
